@@ -1,0 +1,136 @@
+"""Sucai: the content material library and one-tap share service.
+
+`create_app()` is the only place settings are read: defaults, then `SUCAI_*` environment
+variables, then the overrides a test passes. Every part is wired with its own `init_app(app)`;
+nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"SUCAI_{self.name}"
+
+
+MB = 1024 * 1024
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ENV", "development", "`development` or `production`; production refuses dev secrets."),
+    Setting("SECRET_KEY", "", "Signs sessions and CSRF tokens. Required in production."),
+    Setting("DATA_DIR", "./var", "Where the embedded default keeps database, media, queue, index."),
+    Setting("DATABASE_URL", "", "SQLAlchemy URL; empty means SQLite at DATA_DIR/sucai.db."),
+    Setting(
+        "STORAGE_URL",
+        "",
+        "file:///dir or s3://[key:secret@]bucket?endpoint_url=…; empty means DATA_DIR/media.",
+    ),
+    Setting(
+        "QUEUE_URL",
+        "",
+        "Job queue: sqlite:///path or redis://host:port/db; "
+        "empty means SQLite at DATA_DIR/queue.db.",
+    ),
+    Setting("QUEUE_NAME", "sucai", "Queue name (keeps several deployments on one Redis apart)."),
+    Setting("PUBLIC_URL", "http://127.0.0.1:8000", "Base URL printed into links and QR codes."),
+    Setting("WORKERS", 2, "Threads in the media worker."),
+    Setting("MAX_PHOTOS", 9, "Photos per material."),
+    Setting("MAX_PHOTO_BYTES", 20 * MB, "Largest photo file accepted."),
+    Setting("MAX_PHOTO_PIXELS", 40_000_000, "Largest photo (width x height) decoded."),
+    Setting("MAX_VIDEO_BYTES", 200 * MB, "Largest video file accepted."),
+    Setting("MAX_VIDEO_SECONDS", 180, "Longest video accepted."),
+    Setting("MAX_VIDEO_SIDE", 3840, "Largest video width or height accepted."),
+    Setting("MAX_TEXT_CHARS", 5000, "Longest copy text accepted."),
+    Setting("DISPLAY_SIDE", 1080, "Long side of the display rendition of a photo."),
+    Setting("THUMB_SIDE", 360, "Long side of a photo thumbnail."),
+    Setting("VIDEO_SHORT_SIDE", 720, "Short side of the transcoded video (720 = 720p)."),
+    Setting("ORPHAN_GRACE_SECONDS", 3600, "Stored files unreferenced this long are swept."),
+    Setting("REF_PARAM", "ref", "Query parameter carrying the referral code to storefronts."),
+    Setting("INDEX_DIR", "", "whoosh index directory; empty means DATA_DIR/index."),
+    Setting("FONT_PATH", "", "CJK font file for cards; empty means ask fontconfig."),
+)
+
+
+def _coerce(setting: Setting, raw: str) -> Any:
+    if isinstance(setting.default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(setting.default, int):
+        return int(raw)
+    return raw
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then SUCAI_* environment, then explicit overrides; derived paths last."""
+    values = {s.name: s.default for s in SETTINGS}
+    for s in SETTINGS:
+        if s.env in os.environ:
+            values[s.name] = _coerce(s, os.environ[s.env])
+    unknown = set(overrides or {}) - set(values)
+    if unknown:
+        raise KeyError(f"unknown settings: {sorted(unknown)}")
+    values.update(overrides or {})
+    return _derive(values)
+
+
+def _derive(values: dict[str, Any]) -> dict[str, Any]:
+    data_dir = Path(values["DATA_DIR"]).resolve()
+    values["DATA_DIR"] = str(data_dir)
+    values["DATABASE_URL"] = values["DATABASE_URL"] or f"sqlite:///{data_dir / 'sucai.db'}"
+    values["STORAGE_URL"] = values["STORAGE_URL"] or f"file://{data_dir / 'media'}"
+    values["QUEUE_URL"] = values["QUEUE_URL"] or f"sqlite:///{data_dir / 'queue.db'}"
+    values["INDEX_DIR"] = values["INDEX_DIR"] or str(data_dir / "index")
+    values["PUBLIC_URL"] = values["PUBLIC_URL"].rstrip("/")
+    if not values["SECRET_KEY"]:
+        if values["ENV"] == "production":
+            raise RuntimeError("SUCAI_SECRET_KEY must be set when SUCAI_ENV=production")
+        values["SECRET_KEY"] = _dev_secret(data_dir)
+    return values
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """A per-data-dir random key, so development sessions survive restarts."""
+    path = data_dir / "dev-secret-key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    from materials import cli, db, jobs
+    from materials.web import register_blueprints
+    from media import storage
+
+    app = Flask(__name__)
+    settings = load_settings(overrides)
+    app.config.update({f"SUCAI_{k}": v for k, v in settings.items()})
+    app.config["SECRET_KEY"] = settings["SECRET_KEY"]
+    # Whole-request cap: the largest legal upload plus room for the form fields.
+    app.config["MAX_CONTENT_LENGTH"] = (
+        settings["MAX_PHOTOS"] * settings["MAX_PHOTO_BYTES"] + settings["MAX_VIDEO_BYTES"] + MB
+    )
+    # Werkzeug applies this to its whole parse buffer (64 KiB reads), not just to one field:
+    # it must stay well above that; text length itself is checked by the field rules.
+    app.config["MAX_FORM_MEMORY_SIZE"] = MB
+    Path(settings["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    storage.init_app(app)
+    jobs.init_app(app)
+    register_blueprints(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,93 @@
+"""Users, bearer tokens and referral codes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from materials.db import Database
+from materials.errors import Conflict, Invalid
+from materials.models import ROLES, SELLER, ApiToken, User
+
+# No look-alikes: no 0/O, 1/I/L. Codes are read aloud and typed from printed cards.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 7
+CODE_RE = re.compile(f"^[{CODE_ALPHABET}]{{6,8}}$")
+NAME_RE = re.compile(r"^[\w.\-\u4e00-\u9fff]{1,64}$")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_referral_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def is_referral_code(code: str) -> bool:
+    return bool(CODE_RE.match(code))
+
+
+def create_user(
+    db: Database, name: str, role: str, password: str | None = None
+) -> tuple[User, str]:
+    """A new user and a fresh bearer token (shown once; only its hash is kept)."""
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role", rule="choice")
+    if not NAME_RE.match(name):
+        raise Invalid("name: 1-64 letters, digits, _ . - or Chinese", field="name", rule="format")
+    for _attempt in range(10):
+        try:
+            return _insert_user(db, name, role, password)
+        except IntegrityError as exc:
+            if _name_taken(db, name):
+                raise Conflict(f"user {name!r} exists", field="name", rule="unique") from exc
+            # Otherwise a referral code collided: draw again.
+    raise RuntimeError("could not draw a unique referral code")
+
+
+def _insert_user(db: Database, name: str, role: str, password: str | None) -> tuple[User, str]:
+    token = secrets.token_urlsafe(32)
+    with db.transaction() as s:
+        user = User(name=name, role=role)
+        if role == SELLER:
+            user.referral_code = new_referral_code()
+        if password:
+            user.password_hash = hash_password(password)
+        s.add(user)
+        s.flush()
+        s.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    return user, token
+
+
+def _name_taken(db: Database, name: str) -> bool:
+    with db.read() as s:
+        return s.scalar(select(User.id).where(User.name == name)) is not None
+
+
+def user_for_token(s: Session, token: str) -> User | None:
+    row = s.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    return row.user if row else None
+
+
+def seller_by_code(s: Session, code: str) -> User | None:
+    if not is_referral_code(code):
+        return None
+    return s.scalar(select(User).where(User.referral_code == code, User.role == SELLER))
+
+
+def hash_password(password: str) -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    from werkzeug.security import check_password_hash
+
+    return bool(user.password_hash) and check_password_hash(user.password_hash, password)

@@ -1,0 +1,127 @@
+"""Field rules for materials, shared by create and edit. Each rule names the field it checks."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+from materials.errors import Invalid
+
+MAX_PRICE_CENTS = 100_000_000_00  # ¥100,000,000.00
+MAX_TAGS = 20
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(
+    field: str, value: Any, *, max_chars: int, required: bool = False, multiline: bool = False
+) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be text", field=field, rule="type")
+    value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
+    if not multiline:
+        value = value.replace("\n", " ")
+    if _CONTROL.search(value):
+        raise Invalid(f"{field} contains control characters", field=field, rule="control_chars")
+    if required and not value:
+        raise Invalid(f"{field} is required", field=field, rule="required")
+    if len(value) > max_chars:
+        raise Invalid(
+            f"{field} is {len(value)} characters; the limit is {max_chars}",
+            field=field,
+            rule="max_length",
+        )
+    return value
+
+
+def parse_price(field: str, value: Any, *, required: bool) -> int | None:
+    """'89', '89.9', '89.90' -> 8990 cents. No floats anywhere near money."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise Invalid(f"{field} is required", field=field, rule="required")
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise Invalid(f"{field} must be a number like 89.90", field=field, rule="number") from None
+    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2:
+        raise Invalid(f"{field} must be ≥ 0 with at most two decimals", field=field, rule="money")
+    cents = int(amount * 100)
+    if cents > MAX_PRICE_CENTS:
+        raise Invalid(f"{field} is too large", field=field, rule="max_value")
+    return cents
+
+
+def parse_url(field: str, value: Any, *, required: bool = True) -> str:
+    url = clean_text(field, value, max_chars=2000, required=required)
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "\\" in url or " " in url:
+        raise Invalid(f"{field} must be an absolute http(s) URL", field=field, rule="url")
+    return url
+
+
+def parse_tags(values: list[Any]) -> list[str]:
+    tags: list[str] = []
+    for raw in values:
+        # Ops often type "防晒, 夏季" in one box: split on commas of either width.
+        for part in re.split(r"[,，、]", raw if isinstance(raw, str) else ""):
+            tag = clean_text("tags", part, max_chars=40).lower()
+            if tag and tag not in tags:
+                tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise Invalid(f"{len(tags)} tags; the limit is {MAX_TAGS}", field="tags", rule="max_items")
+    return tags
+
+
+def parse_time(field: str, value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be an ISO 8601 time", field=field, rule="datetime")
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(
+            f"{field} must be an ISO 8601 time like 2026-12-01T08:00:00+08:00",
+            field=field,
+            rule="datetime",
+        ) from None
+    if when.tzinfo is None:
+        raise Invalid(f"{field} needs a time zone offset", field=field, rule="timezone")
+    return when.astimezone(UTC)
+
+
+def material_fields(
+    form: dict[str, Any], tags: list[Any] | None, max_text: int, *, partial: bool
+) -> dict[str, Any]:
+    """The editable fields present in `form`, checked; all required ones unless partial."""
+    out: dict[str, Any] = {}
+
+    def present(name: str) -> bool:
+        return not partial or name in form
+
+    if present("title"):
+        out["title"] = clean_text("title", form.get("title"), max_chars=200, required=True)
+    if present("copy"):
+        out["copy"] = clean_text("copy", form.get("copy"), max_chars=max_text, multiline=True)
+    if present("price"):
+        out["price_cents"] = parse_price("price", form.get("price"), required=True)
+    if present("original_price"):
+        out["original_price_cents"] = parse_price(
+            "original_price", form.get("original_price"), required=False
+        )
+    if present("product_url"):
+        out["product_url"] = parse_url("product_url", form.get("product_url"))
+    for name in ("brand", "category"):
+        if present(name):
+            out[name] = clean_text(name, form.get(name), max_chars=100)
+    if tags is not None:
+        out["tags"] = parse_tags(tags)
+    return out

@@ -1,0 +1,227 @@
+"""Fixtures: real backends at the boundary.
+
+`app` runs each test twice: on the embedded default (SQLite, local disk, SQLite queue) and on
+the scale path (PostgreSQL, SeaweedFS as the S3 server, Redis queue). Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from materials import migrate
+from materials.context import get_deps
+from materials.jobs import consumer
+from materials.models import Base
+from media.samples import jpeg_bytes, make_clip, png_bytes, product_image
+from tests.helpers import make_user
+
+PG_BASE = os.environ.get("SUCAI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SUCAI_TEST_REDIS", "redis://127.0.0.1:6379/0")
+RUN_ID = f"t{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port} after {timeout} s")
+
+
+# ---------------------------------------------------------------- external servers
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory) -> Iterator[str]:
+    """A real SeaweedFS S3 server on loopback; yields its endpoint URL."""
+    weed = shutil.which("weed") or str(Path(os.sys.executable).parent / "weed")
+    root = tmp_path_factory.mktemp("seaweedfs")
+    (root / "s3.json").write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "t",
+                        "credentials": [{"accessKey": "K", "secretKey": "S"}],
+                        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                    }
+                ]
+            }
+        )
+    )
+    ports = [free_port() for _ in range(5)]
+    # Every SeaweedFS service also listens on port+10000 (gRPC): keep those free too.
+    ports = [p if p < 55000 else free_port() % 40000 + 10000 for p in ports]
+    master, volume, filer, admin, s3 = ports
+    cmd = [
+        weed,
+        "mini",
+        f"-dir={root}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-admin.ui=false",
+        "-webdav=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-master.port={master}",
+        f"-volume.port={volume}",
+        f"-filer.port={filer}",
+        f"-admin.port={admin}",
+        f"-s3.port={s3}",
+        f"-s3.config={root / 's3.json'}",
+    ]
+    log = open(root / "weed.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(s3, 60)
+        yield f"http://127.0.0.1:{s3}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A private schema in the shared `test` database, migrated once, dropped at the end."""
+    schema = f"sucai_{RUN_ID}"
+    admin = create_engine(PG_BASE)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _truncate_pg(app) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with get_deps(app).db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+# ---------------------------------------------------------------- the app
+
+
+BACKENDS = ["embedded", "scale"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(backend, tmp_path, request) -> dict:
+    base = {
+        "DATA_DIR": str(tmp_path / "var"),
+        "PUBLIC_URL": "http://sucai.test",
+        "SECRET_KEY": "test-secret",
+        "ORPHAN_GRACE_SECONDS": 0,
+    }
+    if backend == "scale":
+        endpoint = request.getfixturevalue("seaweedfs")
+        bucket = f"b{uuid.uuid4().hex[:12]}"
+        base |= {
+            "DATABASE_URL": request.getfixturevalue("pg_url"),
+            "STORAGE_URL": f"s3://K:S@{bucket}?endpoint_url={endpoint}",
+            "QUEUE_URL": REDIS_URL,
+            "QUEUE_NAME": f"sucai-{RUN_ID}-{uuid.uuid4().hex[:6]}",
+        }
+    return base
+
+
+_migrated: set[str] = set()
+
+
+@pytest.fixture
+def app(settings, backend):
+    app = create_app(settings)
+    db = get_deps(app).db
+    if backend == "scale":
+        if db.url not in _migrated:
+            migrate.upgrade(db)
+            _migrated.add(db.url)
+        _truncate_pg(app)
+    else:
+        migrate.upgrade(db)
+    yield app
+    db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def worker(app) -> Iterator[None]:
+    """The real huey consumer for this app, in background threads."""
+    c = consumer(app, workers=2)
+    c.start()
+    yield
+    c.stop(graceful=True)
+
+
+@pytest.fixture
+def ops(app) -> dict:
+    user = make_user(app, "ops", "ops")
+    user["headers"] = {"Authorization": f"Bearer {user['token']}"}
+    return user
+
+
+@pytest.fixture
+def seller(app) -> dict:
+    user = make_user(app, "seller", "seller")
+    user["headers"] = {"Authorization": f"Bearer {user['token']}"}
+    return user
+
+
+# ---------------------------------------------------------------- real media
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def small_jpeg() -> bytes:
+    return jpeg_bytes(product_image(640, 480, seed=1))
+
+
+@pytest.fixture(scope="session")
+def small_png() -> bytes:
+    return png_bytes(product_image(500, 500, seed=2))
+
+
+@pytest.fixture(scope="session")
+def short_clip(media_dir) -> bytes:
+    return make_clip(media_dir / "short.mp4", seconds=2, width=320, height=568).read_bytes()

@@ -1,0 +1,95 @@
+"""The Procfile, run as a platform would, on an empty data directory: the service works."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import stream_encode_multipart
+
+from tests.conftest import free_port, wait_for_port
+from tests.helpers import upload_form, wait_until
+
+ROOT = Path(__file__).parent.parent
+BIN = Path(sys.executable).parent
+
+
+def flask(env, *args) -> str:
+    out = subprocess.run(
+        [BIN / "flask", "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return out.stdout
+
+
+def request(url, data=None, headers=None, method=None):
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback only
+        return resp.status, json.loads(resp.read() or b"null")
+
+
+@pytest.mark.slow
+def test_procfile_on_empty_data_dir(tmp_path, small_jpeg):
+    port = free_port()
+    env = {
+        **os.environ,
+        "SUCAI_DATA_DIR": str(tmp_path / "var"),
+        "PORT": str(port),
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+    }
+    flask(env, "release")
+    flask(env, "release")  # safe to run again
+    ops = json.loads(flask(env, "users", "create", "ops", "--role", "ops"))
+    proc = subprocess.Popen(
+        [BIN / "honcho", "start", "web", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port, 30)
+        base = f"http://127.0.0.1:{port}"
+        data = MultiDict()
+        for key, value in upload_form([(small_jpeg, "a.jpg")]).items():
+            for item in value if isinstance(value, list) else [value]:
+                data.add(
+                    key, FileStorage(item[0], filename=item[1]) if isinstance(item, tuple) else item
+                )
+        stream, _, boundary = stream_encode_multipart(data, use_tempfile=False)
+        headers = {
+            "Authorization": f"Bearer {ops['token']}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        }
+        status, body = request(f"{base}/api/v1/materials", stream.read(), headers, "POST")
+        assert status == 201
+        auth = {"Authorization": f"Bearer {ops['token']}"}
+
+        def ready():
+            return (
+                request(f"{base}/api/v1/materials/{body['id']}", headers=auth)[1]["status"]
+                == "ready"
+            )
+
+        wait_until(ready, 30)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stdout.close()
