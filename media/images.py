@@ -7,7 +7,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 # Container signatures of what we accept; anything else is refused before a decoder runs.
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -86,7 +86,7 @@ def photo_renditions(path: str | Path, display_side: int, thumb_side: int) -> li
             # Decode at a reduced scale straight away when the target is much smaller.
             im.draft("RGB", (display_side, display_side))
         upright = ImageOps.exif_transpose(im)
-        display = _flatten(upright)
+        display = _to_srgb(_flatten(upright), im.info.get("icc_profile"))
     display.thumbnail((display_side, display_side), Image.Resampling.LANCZOS)
     thumb = display.copy()
     thumb.thumbnail((thumb_side, thumb_side), Image.Resampling.LANCZOS)
@@ -101,6 +101,21 @@ def _flatten(im: Image.Image) -> Image.Image:
         canvas.paste(rgba, mask=rgba.getchannel("A"))
         return canvas
     return im.convert("RGB")
+
+
+def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """Phones shoot Display P3; the renditions carry no profile, so convert the pixels to sRGB
+    or the colours come out dull everywhere the profile is dropped."""
+    if not icc:
+        return im
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(im, src, _SRGB, outputMode="RGB") or im
+    except (ImageCms.PyCMSError, OSError):
+        return im  # a broken profile: keep the pixels as they are
+
+
+_SRGB = ImageCms.createProfile("sRGB")
 
 
 def _encode(name: str, im: Image.Image, quality: int) -> Rendered:
