@@ -1,0 +1,28 @@
+"""Share cards: a pure function of (material content, photo, layout, seller, renderer version).
+
+No Flask and no database in here: callers hand in photos and strings and get images and JPEG
+bytes back. See DESIGN.md "Share cards".
+"""
+
+from .content import CardContent, format_price
+from .fonts import FontNotFoundError, configure_fonts, find_cjk_font
+from .layouts import LAYOUTS, PHOTO_SIDE, Layout
+from .photo import encode_jpeg, load_photo
+from .pipeline import RENDERER_VERSION, render_base, render_card, render_photo_card
+
+__all__ = [
+    "LAYOUTS",
+    "PHOTO_SIDE",
+    "RENDERER_VERSION",
+    "CardContent",
+    "FontNotFoundError",
+    "Layout",
+    "configure_fonts",
+    "encode_jpeg",
+    "find_cjk_font",
+    "format_price",
+    "load_photo",
+    "render_base",
+    "render_card",
+    "render_photo_card",
+]

@@ -1,0 +1,156 @@
+"""Card layouts as data: sizes, boxes, font sizes and colours. Steps read them; none branches on
+a layout's name."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+RGB = tuple[int, int, int]
+
+INK = (26, 26, 26)
+GREY = (102, 102, 102)
+MUTED = (153, 153, 153)
+RED = (229, 49, 47)
+PANEL = (247, 247, 247)
+WHITE = (255, 255, 255)
+
+
+@dataclass(frozen=True)
+class Box:
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def right(self) -> int:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> int:
+        return self.y + self.h
+
+
+@dataclass(frozen=True)
+class Text:
+    size: int
+    color: RGB
+    bold: bool = False
+    line_height: float = 1.4
+    max_lines: int = 1
+    align: Literal["left", "center", "right"] = "left"
+    box: Box | None = None  # None: flows in the layout's text column
+
+    @property
+    def line_px(self) -> int:
+        return round(self.size * self.line_height)
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    size: tuple[int, int]
+    photo: Box
+    column: Box  # title then copy flow down from its top; the copy stops above the price
+    title: Text
+    copy: Text
+    gap: int  # between title and copy, and above the price
+    price: Text  # size of the yuan digits; ¥ and decimals are smaller
+    original_price: Text
+    brand: Text  # a pill on the photo's top-left corner
+    footer: Box
+    qr: Box  # the QR takes the largest whole module size that fits, centred
+    qr_caption: Text
+    avatar: Box
+    seller_name: Text
+    code: Text
+    background: RGB = WHITE
+    footer_color: RGB = PANEL
+    accent: RGB = RED
+
+    @property
+    def max_photo_side(self) -> int:
+        return max(self.photo.w, self.photo.h)
+
+
+def boxed(style: Text) -> Box:
+    """The fixed box of a text that has one (all but the flowing title and copy)."""
+    if style.box is None:
+        raise ValueError("this text needs a box in the layout")
+    return style.box
+
+
+QR_CAPTION = "长按识别二维码"
+CODE_LABEL = "推荐码"
+
+LAYOUTS: dict[str, Layout] = {
+    # WeChat Moments: square.
+    "square": Layout(
+        name="square",
+        size=(1080, 1080),
+        photo=Box(0, 0, 1080, 560),
+        column=Box(56, 592, 968, 232),
+        title=Text(44, INK, bold=True, line_height=1.35, max_lines=2),
+        copy=Text(30, GREY, line_height=1.5, max_lines=2),
+        gap=12,
+        price=Text(64, RED, bold=True, box=Box(56, 780, 968, 76)),
+        original_price=Text(28, MUTED),
+        brand=Text(26, INK, box=Box(32, 32, 520, 48)),
+        footer=Box(0, 876, 1080, 204),
+        qr=Box(868, 896, 164, 164),
+        # Beside the QR, not under it: the square has no height to spare.
+        qr_caption=Text(24, MUTED, align="right", box=Box(620, 958, 228, 40)),
+        avatar=Box(56, 938, 80, 80),
+        seller_name=Text(32, INK, bold=True, box=Box(156, 932, 440, 46)),
+        code=Text(26, GREY, box=Box(156, 982, 440, 38)),
+    ),
+    "poster": Layout(
+        name="poster",
+        size=(750, 1334),
+        photo=Box(0, 0, 750, 750),
+        column=Box(40, 784, 670, 300),
+        title=Text(40, INK, bold=True, line_height=1.35, max_lines=2),
+        copy=Text(27, GREY, line_height=1.55, max_lines=3),
+        gap=12,
+        price=Text(60, RED, bold=True, box=Box(40, 1016, 670, 72)),
+        original_price=Text(26, MUTED),
+        brand=Text(24, INK, box=Box(24, 24, 420, 44)),
+        footer=Box(0, 1110, 750, 224),
+        qr=Box(546, 1124, 164, 164),
+        qr_caption=Text(20, MUTED, align="center", box=Box(530, 1290, 196, 30)),
+        avatar=Box(40, 1182, 80, 80),
+        seller_name=Text(30, INK, bold=True, box=Box(138, 1176, 380, 44)),
+        code=Text(24, GREY, box=Box(138, 1224, 380, 36)),
+    ),
+    # Full-screen phone story / status.
+    "story": Layout(
+        name="story",
+        size=(1080, 1920),
+        photo=Box(0, 0, 1080, 1060),
+        column=Box(64, 1108, 952, 376),
+        title=Text(58, INK, bold=True, line_height=1.3, max_lines=2),
+        copy=Text(38, GREY, line_height=1.5, max_lines=4),
+        gap=20,
+        price=Text(100, RED, bold=True, box=Box(64, 1484, 952, 116)),
+        original_price=Text(40, MUTED),
+        brand=Text(34, INK, box=Box(40, 40, 640, 64)),
+        footer=Box(0, 1620, 1080, 300),
+        qr=Box(796, 1640, 220, 220),
+        qr_caption=Text(28, MUTED, align="center", box=Box(770, 1866, 272, 40)),
+        avatar=Box(64, 1714, 112, 112),
+        seller_name=Text(44, INK, bold=True, box=Box(204, 1706, 520, 60)),
+        code=Text(34, GREY, box=Box(204, 1776, 520, 48)),
+    ),
+}
+
+# The stamped 9-grid photo: sizes are fractions of the photo's shorter side, so the stamp stays
+# discreet on any photo.
+PHOTO_STAMP = {
+    "margin": 0.025,
+    "qr": 0.2,
+    "text": 0.032,
+    "pad": 0.012,
+    "label": (0, 0, 0, 110),
+}
+
+# The side to load photos at (load_photo's max_side) so one decode serves every layout.
+PHOTO_SIDE = max(layout.max_photo_side for layout in LAYOUTS.values())
