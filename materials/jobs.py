@@ -54,12 +54,13 @@ def enqueue(app: Flask, task: str, *args: object) -> None:
     app.extensions["sucai.tasks"][task](*args)
 
 
-def consumer(app: Flask, workers: int | None = None):  # noqa: ANN201
-    """A huey consumer for this app: `.run()` in the worker process, `.start()` in tests."""
+def consumer(app: Flask, workers: int | None = None, periodic: bool = True):  # noqa: ANN201
+    """A huey consumer for this app: `.run()` in the worker process, `.start()` in tests
+    (without the periodic sweep there, which would race the tests' own files)."""
     return get_huey(app).create_consumer(
         workers=workers or app.config["SUCAI_WORKERS"],
         worker_type="thread",
-        periodic=True,
+        periodic=periodic,
         initial_delay=0.05,
         max_delay=0.5,
         check_worker_health=True,

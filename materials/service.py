@@ -50,7 +50,12 @@ def log_change(s: Session, material: Material, op: str) -> None:
     s.add(ChangeLog(material_id=material.id, version=material.version, op=op))
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit; a larger one in a URL is simply not found
+
+
 def load_material(s: Session, material_id: int, *, lock: bool = False) -> Material:
+    if not 0 < material_id <= MAX_ID:
+        raise NotFound(f"material {material_id} not found", rule="not_found")
     stmt = (
         select(Material)
         .where(Material.id == material_id)

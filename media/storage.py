@@ -139,6 +139,7 @@ class S3Storage:
 
     @contextmanager
     def _translate(self, key: str) -> Iterator[None]:
+        from boto3.exceptions import Boto3Error
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -148,8 +149,8 @@ class S3Storage:
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise FileNotFoundError(key) from None
             raise StorageError(f"S3 {code or 'error'} on {key!r}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"S3 unreachable for {key!r}: {exc}") from exc
+        except (BotoCoreError, Boto3Error) as exc:
+            raise StorageError(f"S3 failed for {key!r}: {exc}") from exc
 
     def put_file(self, key: str, path: str | Path, content_type: str) -> None:
         with self._translate(key):

@@ -106,6 +106,16 @@ def seaweedfs(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def s3_bucket(seaweedfs) -> str:
+    return f"sucai-{RUN_ID}".replace("_", "-").lower()
+
+
+def _empty_bucket(storage) -> None:
+    for key, _ in list(storage.list("")):
+        storage.delete(key)
+
+
+@pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A private schema in the shared `test` database, migrated once, dropped at the end."""
     schema = f"sucai_{RUN_ID}"
@@ -148,7 +158,9 @@ def settings(backend, tmp_path, request) -> dict:
     }
     if backend == "scale":
         endpoint = request.getfixturevalue("seaweedfs")
-        bucket = f"b{uuid.uuid4().hex[:12]}"
+        # One bucket per run, emptied before each test: SeaweedFS gives every bucket its own
+        # volumes, and a bucket per test runs the single test server out of them.
+        bucket = request.getfixturevalue("s3_bucket")
         base |= {
             "DATABASE_URL": request.getfixturevalue("pg_url"),
             "STORAGE_URL": f"s3://K:S@{bucket}?endpoint_url={endpoint}",
@@ -170,6 +182,7 @@ def app(settings, backend):
             migrate.upgrade(db)
             _migrated.add(db.url)
         _truncate_pg(app)
+        _empty_bucket(get_deps(app).storage)
     else:
         migrate.upgrade(db)
     yield app
@@ -184,7 +197,7 @@ def client(app):
 @pytest.fixture
 def worker(app) -> Iterator[None]:
     """The real huey consumer for this app, in background threads."""
-    c = consumer(app, workers=2)
+    c = consumer(app, workers=2, periodic=False)
     c.start()
     yield
     c.stop(graceful=True)
