@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("QUEUE_NAME", "sucai", "Queue name (keeps several deployments on one Redis apart)."),
     Setting("PUBLIC_URL", "http://127.0.0.1:8000", "Base URL printed into links and QR codes."),
+    Setting("PROXIES", 0, "Reverse proxies in front whose X-Forwarded-* headers are trusted."),
     Setting("WORKERS", 2, "Threads in the media worker."),
     Setting("MAX_PHOTOS", 9, "Photos per material."),
     Setting("MAX_PHOTO_BYTES", 20 * MB, "Largest photo file accepted."),
@@ -60,8 +62,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VIDEO_SHORT_SIDE", 720, "Short side of the transcoded video (720 = 720p)."),
     Setting("ORPHAN_GRACE_SECONDS", 3600, "Stored files unreferenced this long are swept."),
     Setting("REF_PARAM", "ref", "Query parameter carrying the referral code to storefronts."),
+    Setting(
+        "CLICK_WINDOW_SECONDS",
+        1800,
+        "A visitor's repeat clicks on one seller's link within this window count once.",
+    ),
     Setting("INDEX_DIR", "", "whoosh index directory; empty means DATA_DIR/index."),
+    Setting("INDEX_POLL_MS", 200, "How often the indexer looks for new change-log rows."),
     Setting("FONT_PATH", "", "CJK font file for cards; empty means ask fontconfig."),
+    Setting("TIMEZONE", "Asia/Shanghai", "Time zone the pages show and read schedule times in."),
 )
 
 
@@ -114,6 +123,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from materials import cli, db, jobs
     from materials.web import register_blueprints
     from media import storage
+    from search import cli as search_cli
 
     app = Flask(__name__)
     settings = load_settings(overrides)
@@ -128,9 +138,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_FORM_MEMORY_SIZE"] = MB
     Path(settings["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
+    if settings["PROXIES"]:
+        # Client IPs (click dedup, sign-in rate limits) and https come from the proxy's headers.
+        n = settings["PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     db.init_app(app)
     storage.init_app(app)
     jobs.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
+    search_cli.init_app(app)
     return app

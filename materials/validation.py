@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +13,8 @@ from materials.errors import Invalid
 
 MAX_PRICE_CENTS = 100_000_000_00  # ¥100,000,000.00
 MAX_TAGS = 20
+_NUMBER = re.compile(r"^[+-]?\d{0,15}(\.\d*)?$")
+_MONEY = re.compile(r"^\+?\d{1,12}(\.\d{1,2})?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -45,12 +47,13 @@ def parse_price(field: str, value: Any, *, required: bool) -> int | None:
         if required:
             raise Invalid(f"{field} is required", field=field, rule="required")
         return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise Invalid(f"{field} must be a number like 89.90", field=field, rule="number") from None
-    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2:
+    text = str(value).strip()
+    if not _NUMBER.match(text):
+        raise Invalid(f"{field} must be a number like 89.90", field=field, rule="number")
+    # Plain digits only: Decimal("1e999999") would overflow or burn CPU.
+    if not _MONEY.match(text):
         raise Invalid(f"{field} must be ≥ 0 with at most two decimals", field=field, rule="money")
+    amount = Decimal(text)
     cents = int(amount * 100)
     if cents > MAX_PRICE_CENTS:
         raise Invalid(f"{field} is too large", field=field, rule="max_value")

@@ -1,4 +1,5 @@
-"""The Procfile, run as a platform would, on an empty data directory: the service works."""
+"""The Procfile, run as a platform would, on an empty data directory: upload, process,
+publish, and find it through the indexer."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -53,7 +56,7 @@ def test_procfile_on_empty_data_dir(tmp_path, small_jpeg):
     flask(env, "release")  # safe to run again
     ops = json.loads(flask(env, "users", "create", "ops", "--role", "ops"))
     proc = subprocess.Popen(
-        [BIN / "honcho", "start", "web", "worker"],
+        [BIN / "honcho", "start", "web", "worker", "indexer"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -85,6 +88,23 @@ def test_procfile_on_empty_data_dir(tmp_path, small_jpeg):
             )
 
         wait_until(ready, 30)
+        status, _ = request(
+            f"{base}/api/v1/materials/{body['id']}/publish",
+            b"{}",
+            {**auth, "Content-Type": "application/json"},
+            "POST",
+        )
+        assert status == 200
+
+        def found():
+            try:
+                _, result = request(f"{base}/api/v1/search?q={quote('防晒霜')}", headers=auth)
+            except urllib.error.HTTPError as exc:  # 503 until the indexer has built the index
+                assert exc.code == 503
+                return False
+            return [h["id"] for h in result["items"]] == [body["id"]]
+
+        wait_until(found, 30)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -1,17 +1,21 @@
-"""Bearer tokens for the JSON API: `Authorization: Bearer <token>`."""
+"""Bearer tokens for the JSON API: `Authorization: Bearer <token>`; signed-in sessions for the
+pages (and for the API when the pages call it, with the CSRF token in X-CSRF-Token)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import g, request
+from flask import abort, g, redirect, request, session, url_for
 
 from materials.accounts import user_for_token
 from materials.context import get_deps
 from materials.errors import Forbidden, Unauthorized
 from materials.models import User
+from materials.web.security import check_csrf, mark_private, rotate_csrf
 
 
 def bearer_user() -> User | None:
@@ -33,13 +37,79 @@ def require_role(*roles: str) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             user = bearer_user()
+            if user is None and "Authorization" not in request.headers:
+                # No bearer header at all: a page calling the API with its session.
+                user = session_user()
+                if user is not None:
+                    check_csrf()
             if user is None:
-                raise Unauthorized("a valid bearer token is required", rule="token")
+                raise Unauthorized(
+                    "a valid bearer token (or a signed-in session) is required", rule="token"
+                )
             if user.role not in roles:
                 raise Forbidden(
                     f"this needs the {' or '.join(roles)} role; you are {user.role}", rule="role"
                 )
             g.user = user
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+# ---------------------------------------------------------------- sessions (pages)
+
+
+def _password_fingerprint(user: User) -> str:
+    """Changes when the password does, so a new password signs every old session out."""
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def session_user() -> User | None:
+    """The signed-in user of this request's session cookie, or None."""
+    if "session_user" in g:
+        return g.session_user
+    user = None
+    uid, fingerprint = session.get("uid"), session.get("pw")
+    if isinstance(uid, int) and isinstance(fingerprint, str):
+        with get_deps().db.read() as s:
+            found = s.get(User, uid)
+            if found is not None and found.password_hash:
+                if hmac.compare_digest(fingerprint, _password_fingerprint(found)):
+                    s.expunge(found)
+                    user = found
+    g.session_user = user
+    return user
+
+
+def sign_in(user: User) -> None:
+    session.clear()
+    session.permanent = True
+    session["uid"] = user.id
+    session["pw"] = _password_fingerprint(user)
+    rotate_csrf()
+    g.session_user = user
+
+
+def sign_out() -> None:
+    session.clear()
+    g.session_user = None
+
+
+def page_role(*roles: str) -> Callable:
+    """A page for signed-in users holding one of `roles`; others are sent to sign in."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user = session_user()
+            if user is None:
+                return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
+            if user.role not in roles:
+                abort(403)
+            g.user = user
+            mark_private()
             return view(*args, **kwargs)
 
         return wrapped

@@ -100,6 +100,122 @@ PATHS: dict[str, Any] = {
             parameters=ID_PARAM,
         ),
     },
+    "/api/v1/search": {
+        "get": _op(
+            "Search live materials: Chinese words, pinyin, English; filters, facets, sort",
+            {"200": {"description": "a page of hits with facet counts"}, "503": PROBLEM},
+            role="any",
+            parameters=[
+                {"name": name, "in": "query", "schema": schema}
+                for name, schema in (
+                    ("q", {"type": "string"}),
+                    ("tag", {"type": "array", "items": {"type": "string"}, "maxItems": 10}),
+                    ("brand", {"type": "string"}),
+                    ("category", {"type": "string"}),
+                    ("price_min", {"type": "string", "example": "50"}),
+                    ("price_max", {"type": "string", "example": "99.90"}),
+                    ("has_video", {"type": "boolean"}),
+                    ("sort", {"enum": ["relevance", "newest", "forwarded"]}),
+                    ("page", {"type": "integer", "minimum": 1}),
+                    ("per_page", {"type": "integer", "minimum": 1, "maximum": 50}),
+                )
+            ],
+        ),
+    },
+    # Share cards, referrals, forward, conversions, stats (materials/web/cards.py, referrals.py,
+    # share_api.py). The first two are public URLs outside /api/v1, listed for completeness.
+    "/cards/{material_id}/{code}/{layout}.jpg": {
+        "get": _op(
+            "A seller's share card (JPEG); strong ETag, 304 on If-None-Match",
+            {"200": {"description": "image/jpeg"}, "304": {"description": "not modified"}},
+            role=None,
+            parameters=[
+                *ID_PARAM,
+                {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+                {
+                    "name": "layout",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^(square|poster|story|photo-[1-9])$"},
+                },
+            ],
+        ),
+    },
+    "/r/{code}/{material_id}": {
+        "get": _op(
+            "Referral redirect: 302 to the stored product URL with the code; the click is logged",
+            {"302": {"description": "to the storefront"}},
+            role=None,
+            parameters=[
+                {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+                *ID_PARAM,
+            ],
+        ),
+    },
+    "/api/v1/materials/{material_id}/forward": {
+        "get": _op(
+            "One-tap forward: text with the seller's link, card URLs, video; records a forward",
+            {"200": {"description": "text, link, cards {square, poster, story, photos}, video"}},
+            role="seller",
+            parameters=ID_PARAM,
+        ),
+    },
+    "/api/v1/conversions": {
+        "post": _op(
+            "Report an order; idempotent by order_id per storefront",
+            {
+                "201": {"description": "recorded"},
+                "200": {"description": "a replay of an order reported before"},
+                "409": PROBLEM,
+            },
+            role="storefront",
+            requestBody={
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["order_id", "referral_code", "amount"],
+                            "properties": {
+                                "order_id": {"type": "string", "maxLength": 100},
+                                "referral_code": {"type": "string"},
+                                "material_id": {"type": "integer"},
+                                "amount": {"type": "string", "example": "89.00"},
+                            },
+                        }
+                    }
+                },
+            },
+        ),
+    },
+    "/api/v1/stats/seller": {
+        "get": _op(
+            "The seller's forwards, clicks (raw, valid), orders and amount, by material and day",
+            {"200": {"description": "totals, by_material, by_day"}},
+            role="seller",
+            parameters=[
+                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+            ],
+        ),
+    },
+    "/api/v1/stats/ops": {
+        "get": _op(
+            "Funnel (forwards, valid clicks, orders, conversion rate), top materials and sellers",
+            {"200": {"description": "funnel, top_materials, top_sellers"}},
+            role="ops",
+            parameters=[
+                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {
+                    "name": "by",
+                    "in": "query",
+                    "schema": {"enum": ["forwards", "clicks", "orders", "amount"]},
+                },
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}},
+            ],
+        ),
+    },
 }
 
 

@@ -1,0 +1,104 @@
+"""Session sign-in and sign-out, roles, the sign-in rate limit, and the API accepting sessions."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from materials.accounts import hash_password
+from materials.context import get_deps
+from materials.models import User
+from tests.helpers import make_user
+from tests.web.conftest import PASSWORD, csrf_from, sign_in
+
+
+def test_ops_and_sellers_land_on_their_home(app, ops_user, seller_user):
+    for user, home in ((ops_user, "/ops/"), (seller_user, "/h5/")):
+        client = app.test_client()
+        resp = sign_in(client, user["name"])
+        assert resp.status_code == 303 and resp.location == home
+        assert client.get("/").location == home
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_and_back(app, ops_user):
+    client = app.test_client()
+    assert client.get("/").location == "/signin"
+    resp = client.get("/ops/new")
+    assert resp.status_code == 302 and resp.location == "/signin?next=/ops/new"
+    token = csrf_from(client.get(resp.location).get_data(as_text=True))
+    form = {"name": ops_user["name"], "password": PASSWORD, "csrf_token": token, "next": "/ops/new"}
+    assert client.post("/signin", data=form).location == "/ops/new"
+
+
+def test_next_never_leaves_the_site(app, ops_user):
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:1"):
+        client = app.test_client()
+        token = csrf_from(client.get("/signin").get_data(as_text=True))
+        form = {"name": ops_user["name"], "password": PASSWORD, "csrf_token": token}
+        assert client.post("/signin", data=form | {"next": target}).location == "/ops/"
+
+
+def test_wrong_password_and_unknown_name_look_the_same(app, ops_user):
+    client = app.test_client()
+    bodies = []
+    for name, password in ((ops_user["name"], "wrong"), ("nobody", PASSWORD)):
+        token = csrf_from(client.get("/signin").get_data(as_text=True))
+        resp = client.post(
+            "/signin", data={"name": name, "password": password, "csrf_token": token}
+        )
+        assert resp.status_code == 401
+        bodies.append(resp.get_data(as_text=True))
+        assert "用户名或密码不对" in bodies[-1]
+    assert client.get("/ops/").status_code == 302
+
+
+def test_storefronts_cannot_sign_in_to_pages(app):
+    make_user(app, "小店", "storefront", PASSWORD)
+    assert sign_in(app.test_client(), "小店").status_code == 401
+
+
+def test_sign_in_is_rate_limited_per_ip_and_name(app, ops_user, seller_user):
+    client = app.test_client()
+
+    def attempt(name: str, password: str):
+        token = csrf_from(client.get("/signin").get_data(as_text=True))
+        return client.post(
+            "/signin", data={"name": name, "password": password, "csrf_token": token}
+        )
+
+    for _ in range(5):
+        assert attempt(ops_user["name"], "guess").status_code == 401
+    resp = attempt(ops_user["name"], PASSWORD)  # even the right password waits now
+    assert resp.status_code == 429 and int(resp.headers["Retry-After"]) > 0
+    assert "尝试次数过多" in resp.get_data(as_text=True)
+    assert attempt(seller_user["name"], PASSWORD).status_code == 303  # another name is fine
+
+
+def test_roles_are_enforced_on_pages(ops_client, seller_client):
+    assert seller_client.get("/ops/").status_code == 403
+    assert seller_client.get("/ops/stats").status_code == 403
+    assert ops_client.get("/h5/").status_code == 403
+    assert ops_client.get("/h5/stats").status_code == 403
+    resp = seller_client.post("/ops/bulk", data={"csrf_token": seller_client.csrf})
+    assert resp.status_code == 403
+
+
+def test_roles_are_enforced_on_the_api_with_a_session(seller_client, ops_client):
+    assert seller_client.get("/api/v1/materials").status_code == 403
+    assert ops_client.get("/api/v1/materials").status_code == 200
+
+
+def test_sign_out_ends_the_session(ops_client):
+    resp = ops_client.post("/signout", data={"csrf_token": ops_client.csrf})
+    assert resp.status_code == 303 and resp.location == "/signin"
+    assert ops_client.get("/ops/").status_code == 302
+    assert ops_client.get("/api/v1/materials").status_code == 401
+
+
+def test_a_new_password_signs_old_sessions_out(app, ops_client, ops_user):
+    with get_deps(app).db.transaction() as s:
+        s.execute(
+            update(User)
+            .where(User.id == ops_user["id"])
+            .values(password_hash=hash_password("new password"))
+        )
+    assert ops_client.get("/ops/").status_code == 302

@@ -1,0 +1,333 @@
+"""The three faces of the product driven in headless Chromium against a real server, the real
+worker and (for search) the real indexer. Embedded backend only, to keep CI time down.
+
+Screenshots land in /tmp/shots (SUCAI_SHOTS overrides) for people to look at."""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from media.samples import jpeg_bytes, product_image
+from tests.conftest import free_port
+from tests.helpers import wait_until
+from tests.search.factory import make_material
+from tests.web.conftest import PASSWORD, ready_material
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SHOTS = Path(os.environ.get("SUCAI_SHOTS", "/tmp/shots"))
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+    "locale": "zh-CN",
+}
+
+
+@pytest.fixture
+def backend() -> str:
+    return "embedded"
+
+
+@pytest.fixture
+def shots() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+@pytest.fixture
+def console_errors():
+    """Collects page errors and CSP violations; a test ends by asserting there were none."""
+    return []
+
+
+def watch(page, errors: list) -> None:
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+    )
+
+
+SMALL_TAP_TARGETS_JS = """
+() => [...document.querySelectorAll('a[href], button, select, input:not([type=hidden])')]
+  .filter(e => !e.closest('[hidden]') && e.getClientRects().length)
+  .filter(e => { const r = e.getBoundingClientRect(); return r.height < 44 || r.width < 44; })
+  .map(e => e.outerHTML.slice(0, 100))
+"""
+
+
+def small_tap_targets(page) -> list[str]:
+    """Phone pages: everything a thumb taps is at least 44 x 44 CSS px."""
+    return page.evaluate(SMALL_TAP_TARGETS_JS)
+
+
+def sign_in(page, base: str, name: str) -> None:
+    page.goto(f"{base}/signin")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+# ---------------------------------------------------------------- ops
+
+
+DROP_FILES_JS = """
+(files) => {
+  const dt = new DataTransfer();
+  for (const f of files) {
+    const bytes = Uint8Array.from(atob(f.b64), c => c.charCodeAt(0));
+    dt.items.add(new File([bytes], f.name, { type: f.type }));
+  }
+  return dt;
+}
+"""
+
+
+def _photo(seed: int) -> bytes:
+    # Big enough that a throttled upload takes a moment, so progress can be seen mid-way.
+    return jpeg_bytes(product_image(1800, 1800, seed=seed), quality=97)
+
+
+def test_ops_drops_files_sees_progress_then_ready_and_publishes(
+    browser, live_server, worker, ops_user, short_clip, shots, console_errors
+):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    watch(page, console_errors)
+    sign_in(page, live_server, ops_user["name"])
+    assert page.url.endswith("/ops/")
+
+    page.goto(f"{live_server}/ops/new")
+    page.fill("input[name=title]", "夏季清爽防晒霜 SPF50+")
+    page.fill("textarea[name=copy]", "轻薄不油腻，一抹成膜！")
+    page.fill("input[name=price]", "89.00")
+    page.fill("input[name=product_url]", "https://shop.example.com/item/1")
+    page.fill("input[name=tags]", "防晒, 夏季")
+    files = [
+        {"name": f"photo-{i}.jpg", "type": "image/jpeg", "b64": base64.b64encode(_photo(i))}
+        for i in range(3)
+    ] + [{"name": "clip.mp4", "type": "video/mp4", "b64": base64.b64encode(short_clip)}]
+    data_transfer = page.evaluate_handle(
+        DROP_FILES_JS, [f | {"b64": f["b64"].decode()} for f in files]
+    )
+    for event in ("dragenter", "dragover", "drop"):
+        page.dispatch_event("#drop-zone", event, {"dataTransfer": data_transfer})
+    assert page.locator(".file-row").count() == 4
+
+    # Slow the upload down (Chromium's own network throttling) so the bars move visibly.
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 400_000},
+    )
+    page.click("#upload-button")
+    page.wait_for_function(
+        """() => {
+          const bars = [...document.querySelectorAll('.file-bar')].map(b => b.value);
+          return bars[0] === 100 && bars[1] > 0 && bars[bars.length - 1] < 100;
+        }"""
+    )
+    page.screenshot(path=str(shots / "ops-upload-progress.png"), full_page=True)
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+
+    page.wait_for_selector("#after-upload[data-status=ready]", timeout=60_000)
+    assert "全部就绪" in page.inner_text("#after-title")
+    states = page.eval_on_selector_all(".file-row", "rows => rows.map(r => r.dataset.state)")
+    assert states == ["ready"] * 4
+    bars = page.eval_on_selector_all(".file-bar", "bars => bars.map(b => b.value)")
+    assert bars == [100] * 4
+    page.screenshot(path=str(shots / "ops-upload-ready.png"), full_page=True)
+
+    page.click("#publish-now")
+    page.wait_for_selector(".flash-ok")
+    assert "已发布" in page.inner_text(".flash-ok")
+    assert page.locator(".badge-published").count() >= 1
+    assert console_errors == []
+    context.close()
+
+
+# ---------------------------------------------------------------- seller
+
+
+@pytest.fixture
+def sunscreen(client, ops_user, small_jpeg, short_clip) -> int:
+    return ready_material(
+        client,
+        ops_user,
+        [(small_jpeg, "a.jpg"), (small_jpeg, "b.jpg")],
+        (short_clip, "clip.mp4"),
+        title="夏季清爽防晒霜 SPF50+",
+        copy="轻薄不油腻，一抹成膜！宝妈必备，户外出游、通勤都适用。",
+    )
+
+
+def _search(page, text: str) -> None:
+    page.fill("#search-q", text)
+    page.press("#search-q", "Enter")
+
+
+def _indexed(client, headers: dict, q: str) -> bool:
+    resp = client.get("/api/v1/search", query_string={"q": q}, headers=headers)
+    return resp.status_code == 200 and resp.get_json()["total"] > 0
+
+
+def _forward_count(client, ops_user: dict, material_id: int) -> int:
+    resp = client.get(f"/api/v1/materials/{material_id}", headers=ops_user["headers"])
+    return resp.get_json()["forward_count"]
+
+
+def test_seller_searches_opens_and_forwards_to_the_clipboard(
+    browser,
+    live_server,
+    worker,
+    indexer,
+    sunscreen,
+    client,
+    ops_user,
+    seller_user,
+    shots,
+    console_errors,
+):
+    # The indexer follows the change log on its own; start once it has the material.
+    wait_until(lambda: _indexed(client, seller_user["headers"], "防晒"), timeout=30)
+    context = browser.new_context(**PHONE)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    page = context.new_page()
+    watch(page, console_errors)
+    sign_in(page, live_server, seller_user["name"])
+    assert page.url.endswith("/h5/")
+    page.wait_for_selector(".item")
+    page.screenshot(path=str(shots / "seller-feed.png"))
+    assert small_tap_targets(page) == []
+
+    page.tap(".tabbar a[href='/h5/search']")
+    page.wait_for_selector("#search-q")
+    for query in ("防晒", "fangshai"):  # Chinese, then pinyin (only the search service can)
+        _search(page, query)
+        page.wait_for_function(
+            "(q) => location.search.includes('q=' + encodeURIComponent(q))"
+            " && document.querySelector('#search-results .item')",
+            arg=query,
+            timeout=15_000,
+        )
+        titles = page.inner_text("#search-results")
+        assert "防晒霜" in titles, f"{query!r} found nothing"
+    page.screenshot(path=str(shots / "seller-search.png"))
+    assert small_tap_targets(page) == []
+
+    page.tap("#search-results .item a")
+    page.wait_for_url(f"**/h5/m/{sunscreen}")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.nine-grid img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert page.locator(".nine-grid img").count() == 2
+    page.screenshot(path=str(shots / "seller-material.png"))
+    assert small_tap_targets(page) == []
+
+    page.tap("#forward-button")
+    page.wait_for_selector("#forward-sheet:not([hidden])")
+    page.wait_for_function(
+        "() => document.querySelector('#copy-status').textContent.includes('已复制')"
+    )
+    copied = page.evaluate("navigator.clipboard.readText()")
+    code = seller_user["referral_code"]
+    assert "轻薄不油腻，一抹成膜" in copied
+    assert f"{live_server}/r/{code}/{sunscreen}" in copied
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.sheet-cards img')].every(i => i.naturalWidth > 0)"
+    )
+    page.screenshot(path=str(shots / "seller-forward-sheet.png"))
+    assert small_tap_targets(page) == []
+    zip_href = page.get_attribute("#save-zip", "href")
+    assert zip_href == f"/h5/m/{sunscreen}/cards.zip"
+    # The tap also told the share API, which counts the forward.
+    wait_until(lambda: _forward_count(client, ops_user, sunscreen) == 1, timeout=10)
+    assert console_errors == []
+    context.close()
+
+
+def test_feed_loads_more_as_the_seller_scrolls(app, browser, live_server, seller_user):
+    for i in range(15):
+        make_material(app, f"商品{i:02d}", price_cents=1000 + i)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    sign_in(page, live_server, seller_user["name"])
+    assert page.locator(".item").count() == 12
+    page.mouse.wheel(0, 20_000)  # IntersectionObserver sees the sentinel: the next page loads
+    page.wait_for_function("() => document.querySelectorAll('.item').length === 15")
+    page.locator("#end").wait_for()
+    assert "没有更多了" in page.inner_text("#end")
+    context.close()
+
+
+# ---------------------------------------------------------------- embed from another origin
+
+
+@pytest.fixture
+def storefront_page(live_server, sunscreen, seller_user):
+    """A static storefront page on another port of 127.0.0.1: a different origin."""
+    html = (
+        "<!doctype html><meta charset=utf-8><title>小店</title>"
+        "<body style='font-family:sans-serif;background:#fafafa'><h1>本店推荐</h1>"
+        f"<div data-sucai-material='{sunscreen}' data-sucai-ref='{seller_user['referral_code']}'>"
+        "加载中…</div>"
+        f"<script src='{live_server}/embed.js'></script></body>"
+    ).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}/"
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+def test_embed_renders_on_another_origin(
+    browser, live_server, worker, storefront_page, sunscreen, seller_user, shots, console_errors
+):
+    context = browser.new_context(viewport={"width": 480, "height": 900})
+    page = context.new_page()
+    watch(page, console_errors)
+    embed_responses = []
+    page.on("response", lambda r: embed_responses.append(r) if "/embed/" in r.url else None)
+    page.goto(storefront_page)
+    frame = page.frame_locator("iframe")
+    frame.locator(".w-buy").wait_for()
+    href = frame.locator(".w-buy").get_attribute("href")
+    assert href == f"/r/{seller_user['referral_code']}/{sunscreen}"
+    frame.locator(".w-img img").evaluate("img => img.decode()")
+    # embed.js sized the iframe to the widget from the height the widget posted.
+    wait_until(lambda: page.eval_on_selector("iframe", "f => f.style.height") != "520px", 10)
+    height = page.eval_on_selector("iframe", "f => f.getBoundingClientRect().height")
+    inner = frame.locator("#widget").evaluate("w => w.getBoundingClientRect().height")
+    assert abs(height - inner) <= 2
+    assert embed_responses and all("set-cookie" not in r.headers for r in embed_responses)
+    page.screenshot(path=str(shots / "embed.png"), full_page=True)
+    assert console_errors == []
+    context.close()

@@ -1,0 +1,132 @@
+"""The public share page, the iframe widget, embed.js and oEmbed."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.web.conftest import ready_material
+
+
+@pytest.fixture
+def live(client, worker, ops_user, small_jpeg, short_clip) -> int:
+    return ready_material(
+        client,
+        ops_user,
+        [(small_jpeg, "a.jpg"), (small_jpeg, "b.jpg")],
+        (short_clip, "clip.mp4"),
+        title="婴儿纯棉连体衣",
+        copy="A类纯棉，无荧光剂。",
+    )
+
+
+@pytest.fixture
+def draft(client, worker, ops_user, small_jpeg) -> int:
+    return ready_material(client, ops_user, [(small_jpeg, "a.jpg")], publish=False)
+
+
+def meta(html: str, key: str) -> str | None:
+    match = re.search(rf'<meta (?:property|name)="{re.escape(key)}" content="([^"]*)"', html)
+    return unescape(match.group(1)) if match else None
+
+
+def test_share_page_with_a_sellers_code(client, app, live, seller_user):
+    base, code = app.config["SUCAI_PUBLIC_URL"], seller_user["referral_code"]
+    resp = client.get(f"/m/{live}?ref={code}")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert meta(html, "og:title") == "婴儿纯棉连体衣"
+    assert meta(html, "og:image") == f"{base}/cards/{live}/{code}/square.jpg"
+    assert meta(html, "twitter:card") == "summary_large_image"
+    assert meta(html, "twitter:image") == meta(html, "og:image")
+    assert meta(html, "og:url") == f"{base}/m/{live}?ref={code}"
+    assert f'href="/r/{code}/{live}"' in html  # the buy button is attributed
+    link = re.search(r'<link rel="alternate" type="application/json\+oembed" href="([^"]+)"', html)
+    oembed = urlsplit(unescape(link.group(1)))
+    assert parse_qs(oembed.query) == {"url": [f"{base}/m/{live}?ref={code}"], "format": ["json"]}
+    assert "<video" in html and "poster=" in html
+    assert resp.headers["Cache-Control"].startswith("public")
+
+
+def test_share_page_ignores_an_unknown_code(client, live):
+    html = client.get(f"/m/{live}?ref=ZZZZZZZ").get_data(as_text=True)
+    assert "/cards/" not in html and "ZZZZZZZ" not in html
+    assert "/media/renditions/" in meta(html, "og:image")
+    assert 'href="https://shop.example.com/item/1"' in html
+
+
+def test_only_live_materials_are_public(client, draft, live, ops_user):
+    for path in (f"/m/{draft}", f"/embed/{draft}", "/m/999999", "/embed/999999"):
+        assert client.get(path).status_code == 404, path
+    client.post(f"/api/v1/materials/{live}/unpublish", headers=ops_user["headers"])
+    assert client.get(f"/m/{live}").status_code == 404
+    assert client.get(f"/embed/{live}").status_code == 404
+
+
+def test_embed_widget(client, live, seller_user):
+    code = seller_user["referral_code"]
+    resp = client.get(f"/embed/{live}?ref={code}")
+    html = resp.get_data(as_text=True)
+    assert f'src="/cards/{live}/{code}/square.jpg"' in html
+    assert f'href="/r/{code}/{live}"' in html and 'target="_blank"' in html
+    assert "embed-frame.js" in html
+    assert "X-Frame-Options" not in resp.headers and "Set-Cookie" not in resp.headers
+
+
+def test_embed_js_is_served_to_any_origin(client):
+    resp = client.get("/embed.js")
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/javascript"
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    body = resp.get_data(as_text=True)
+    resp.close()
+    assert "data-sucai-material" in body and "e.origin !== origin" in body
+
+
+def test_oembed_rich(client, app, live, seller_user):
+    base, code = app.config["SUCAI_PUBLIC_URL"], seller_user["referral_code"]
+    resp = client.get("/oembed", query_string={"url": f"{base}/m/{live}?ref={code}"})
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    body = resp.get_json()
+    assert body["version"] == "1.0" and body["type"] == "rich"
+    assert body["width"] == 360 and body["height"] == 560
+    assert body["thumbnail_url"] == f"{base}/cards/{live}/{code}/square.jpg"
+    assert body["thumbnail_width"] == body["thumbnail_height"] == 1080
+    assert f'src="{base}/embed/{live}?ref={code}"' in body["html"]
+    assert 'width="360" height="560"' in body["html"]
+
+
+def test_oembed_respects_max_sizes(client, app, live):
+    url = f"{app.config['SUCAI_PUBLIC_URL']}/m/{live}"
+    body = client.get(
+        "/oembed", query_string={"url": url, "maxwidth": "200", "maxheight": "9999"}
+    ).get_json()
+    assert body["width"] == 200 and body["height"] == 560
+    assert 'width="200"' in body["html"]
+    bad = client.get("/oembed", query_string={"url": url, "maxwidth": "-3"})
+    assert bad.status_code == 400
+
+
+def test_oembed_refuses_what_is_not_a_sucai_share_page(client, app, live, draft):
+    base = app.config["SUCAI_PUBLIC_URL"]
+    for url in (
+        f"https://evil.example/m/{live}",
+        f"{base}/ops/m/{live}",
+        f"{base}/m/{live}/../../ops",
+        f"{base}/m/{draft}",
+        f"{base}/m/0{live}",
+        "javascript:alert(1)",
+    ):
+        resp = client.get("/oembed", query_string={"url": url, "format": "json"})
+        assert resp.status_code == 404, url
+        assert resp.mimetype == "application/problem+json"
+    assert client.get("/oembed").status_code == 400
+
+
+def test_oembed_only_speaks_json(client, app, live):
+    url = f"{app.config['SUCAI_PUBLIC_URL']}/m/{live}"
+    resp = client.get("/oembed", query_string={"url": url, "format": "xml"})
+    assert resp.status_code == 501
