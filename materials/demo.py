@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -13,7 +15,8 @@ from materials import service
 from materials.accounts import create_user
 from materials.context import Deps
 from materials.errors import Conflict
-from materials.models import Material, User
+from materials.models import Click, Conversion, Forward, Material, User
+from materials.service import log_change
 from materials.uploads import check_path
 from media.samples import jpeg_bytes, make_clip, product_image
 
@@ -87,10 +90,12 @@ def load_demo(deps: Deps, if_empty: bool = False) -> Iterator[str]:
     for line in users.values():
         yield json.dumps(line, ensure_ascii=False)
     ops = _ops_user(deps)
+    material_ids = []
     with tempfile.TemporaryDirectory(prefix="sucai-demo-") as tmp:
         for i, item in enumerate(DEMO):
-            material_id = _material(deps, ops, Path(tmp), i, item)
-            yield f"demo: material {material_id} {item[0]}"
+            material_ids.append(_material(deps, ops, Path(tmp), i, item))
+            yield f"demo: material {material_ids[-1]} {item[0]}"
+    yield _activity(deps, material_ids)
 
 
 def _user(deps: Deps, name: str, role: str) -> dict:
@@ -139,3 +144,57 @@ def _material(deps: Deps, ops: User, tmp: Path, i: int, item: tuple) -> int:
 def _cents(text: str) -> int:
     yuan, _, fen = text.partition(".")
     return int(yuan) * 100 + int((fen + "00")[:2])
+
+
+def _activity(deps: Deps, material_ids: list[int]) -> str:
+    """Two weeks of forwards, clicks and orders, so the stats pages have something to show."""
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    with deps.db.transaction() as s:
+        seller = s.scalar(select(User).where(User.name == "demo-seller"))
+        shop = s.scalar(select(User).where(User.name == "demo-storefront"))
+        if seller is None or shop is None:
+            return "demo: no activity (demo users missing)"
+        counts = [0, 0, 0]
+        for day in range(14):
+            for material_id in material_ids:
+                counts = _day(s, rng, now - timedelta(days=day), seller, shop, material_id, counts)
+        for material_id in material_ids:
+            material = s.get(Material, material_id)
+            material.forward_count = s.scalar(
+                select(func.count()).select_from(Forward).where(Forward.material_id == material_id)
+            )
+            log_change(s, material, "forward")
+    return f"demo: {counts[0]} forwards, {counts[1]} clicks, {counts[2]} orders over 14 days"
+
+
+def _day(s, rng, when, seller, shop, material_id, counts):  # noqa: ANN001, ANN202
+    for _ in range(rng.randint(0, 3)):
+        s.add(Forward(seller_id=seller.id, material_id=material_id, created_at=when))
+        counts[0] += 1
+        for _ in range(rng.randint(0, 6)):
+            valid = rng.random() > 0.25
+            s.add(
+                Click(
+                    seller_id=seller.id,
+                    material_id=material_id,
+                    created_at=when,
+                    visitor=f"{rng.getrandbits(128):032x}",
+                    valid=valid,
+                    reason=None if valid else rng.choice(["duplicate", "bot"]),
+                )
+            )
+            counts[1] += 1
+            if valid and rng.random() < 0.2:
+                s.add(
+                    Conversion(
+                        storefront_id=shop.id,
+                        seller_id=seller.id,
+                        order_id=f"DEMO-{rng.getrandbits(40):010x}",
+                        material_id=material_id,
+                        created_at=when,
+                        amount_cents=rng.choice([4500, 6800, 8900, 13900]),
+                    )
+                )
+                counts[2] += 1
+    return counts
