@@ -86,15 +86,18 @@ def photo_renditions(path: str | Path, display_side: int, thumb_side: int) -> li
             # Decode at a reduced scale straight away when the target is much smaller.
             im.draft("RGB", (display_side, display_side))
         upright = ImageOps.exif_transpose(im)
-        display = _to_srgb(_flatten(upright), im.info.get("icc_profile"))
+        # exif_transpose returned a new image, so thumbnail() below may work in place.
+        display = to_srgb(flatten_rgb(upright), im.info.get("icc_profile"))
     display.thumbnail((display_side, display_side), Image.Resampling.LANCZOS)
     thumb = display.copy()
     thumb.thumbnail((thumb_side, thumb_side), Image.Resampling.LANCZOS)
     return [_encode("display", display, 85), _encode("thumb", thumb, 80)]
 
 
-def _flatten(im: Image.Image) -> Image.Image:
-    """RGB on white: transparent PNG/WebP must not turn black in a JPEG."""
+def flatten_rgb(im: Image.Image) -> Image.Image:
+    """RGB on white: transparent PNG/WebP must not turn black in a JPEG. RGB comes back as is."""
+    if im.mode == "RGB":
+        return im
     if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         canvas = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -103,7 +106,7 @@ def _flatten(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+def to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     """Phones shoot Display P3; the renditions carry no profile, so convert the pixels to sRGB
     or the colours come out dull everywhere the profile is dropped."""
     if not icc:

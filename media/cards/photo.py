@@ -6,6 +6,8 @@ from typing import BinaryIO
 
 from PIL import Image, ImageOps
 
+from media.images import flatten_rgb, to_srgb
+
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 MAX_SOURCE_PIXELS = 64_000_000
 JPEG_QUALITY = 85
@@ -30,26 +32,15 @@ def load_photo(path_or_file: str | os.PathLike[str] | BinaryIO, max_side: int) -
         image.load()
         # In place: a photo that needs no turn is not copied.
         ImageOps.exif_transpose(image, in_place=True)
-        photo = _to_rgb(image)
+        # Phone photos are often Display P3: convert, as the renditions are, or colours go dull.
+        photo = to_srgb(flatten_rgb(image), image.info.get("icc_profile"))
     factor = min(photo.size) // max_side
     return photo.reduce(factor) if factor >= 2 else photo
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        # Transparent product cut-outs go on white, not on the black their RGB channels hold.
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, (255, 255, 255))
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        return flat
-    return image.convert("RGB")
-
-
 def cover(photo: Image.Image, size: tuple[int, int]) -> Image.Image:
     """Scale and centre-crop `photo` to fill `size` exactly, resampling only the kept region."""
-    photo = _to_rgb(photo)
+    photo = flatten_rgb(photo)
     (w, h), (tw, th) = photo.size, size
     scale = max(tw / w, th / h)
     cw, ch = tw / scale, th / scale
@@ -59,7 +50,7 @@ def cover(photo: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def contain(photo: Image.Image, max_side: int) -> Image.Image:
     """`photo` scaled down (never up) to fit in a `max_side` square; always a new image."""
-    photo = _to_rgb(photo)
+    photo = flatten_rgb(photo)
     scale = max_side / max(photo.size)
     if scale >= 1:
         return photo.copy()
