@@ -20,6 +20,15 @@ class IndexUnavailable(Exception):
     """There is no readable index yet (the indexer has not built it, or is rebuilding it)."""
 
 
+def _exists(path: Path) -> bool:
+    """whoosh's exists_in raises (its own IndexError) on a damaged table of contents: to a web
+    worker that is an index not there yet, which the indexer will rebuild."""
+    try:
+        return whoosh_index.exists_in(str(path))
+    except (whoosh_index.IndexError, OSError, EOFError, ValueError):
+        return False
+
+
 class Replica:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -41,7 +50,7 @@ class Replica:
         with self._lock:
             if self._index is None:
                 # exists_in first: open_or_create would otherwise create (write) an index.
-                if not whoosh_index.exists_in(str(self.path)):
+                if not _exists(self.path):
                     raise IndexUnavailable("the search index has not been built yet")
                 try:
                     self._index = SearchIndex.open_or_create(self.path)
