@@ -14,7 +14,9 @@ def _op(summary: str, ok: dict[str, Any], role: str | None = "ops", **extra: Any
         responses |= {"401": PROBLEM, "403": PROBLEM}
     op: dict[str, Any] = {"summary": summary, "responses": responses, **extra}
     if role:
-        op["security"] = [{"bearer": []}]
+        # Either a bearer token, or the pages' signed-in session (then unsafe methods also need
+        # the session's X-CSRF-Token header).
+        op["security"] = [{"bearer": []}, {"session": []}]
         op["x-role"] = role
     return op
 
@@ -225,7 +227,16 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "Sucai API", "version": "1"},
         "paths": PATHS,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "sucai_session",
+                    "description": "Signed-in pages; POST/PATCH/PUT/DELETE also need the "
+                    "X-CSRF-Token header.",
+                },
+            },
             "responses": {
                 "Problem": {
                     "description": "application/problem+json error",
