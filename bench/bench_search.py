@@ -6,8 +6,9 @@
 The corpus is generated deterministically (seeded per material) from real product vocabulary:
 five categories with their products, brands, adjectives and tags, and the marketing phrases
 sellers paste into WeChat. Prints full build time, index size, p50/p95 query latency per
-query type (top 20 with facets), freshness lag under a steady stream of single-document edits,
-and profiles of what dominated the build and the queries.
+query type (top 20 with facets), the same queries through whoosh's stock Searcher.search with
+groupedby facets on the same index as a baseline, freshness lag under a steady stream of
+single-document edits, and profiles of what dominated the build and the queries.
 """
 
 from __future__ import annotations
@@ -32,8 +33,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from whoosh import query as wq  # noqa: E402
+from whoosh import sorting  # noqa: E402
+from whoosh.util.times import datetime_to_long  # noqa: E402
+
 from search import SearchIndex  # noqa: E402
-from search.analysis import warm_up  # noqa: E402
+from search.analysis import analyze_query, normalize_value, warm_up  # noqa: E402
+from search.engine import alternatives  # noqa: E402
+from search.schema import PINYIN_BOOST, PINYIN_FIELD, as_utc_naive  # noqa: E402
 
 SEED = 20261125
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -353,9 +360,13 @@ def query_sets(count: int) -> dict[str, list[dict]]:
     return sets
 
 
-def run_queries(ix: SearchIndex, sets: dict[str, list[dict]], profile: bool) -> None:
+def run_queries(
+    ix: SearchIndex, sets: dict[str, list[dict]], profile: bool
+) -> dict[str, list[float]]:
+    """Our engine over every query set; returns each set's latencies, in query order."""
     print("\nquery latency (top 20 + facets over the whole filtered set; in-process)")
     print(f"  {'query type':26} {'p50':>10} {'p95':>10} {'p99':>10} {'median hits':>12}")
+    latencies: dict[str, list[float]] = {}
     for name, queries in sets.items():
         times, totals = [], []
         for params in queries:
@@ -367,6 +378,7 @@ def run_queries(ix: SearchIndex, sets: dict[str, list[dict]], profile: bool) -> 
             f"  {name:26} {ms(percentile(times, 50))} {ms(percentile(times, 95))}"
             f" {ms(percentile(times, 99))} {statistics.median(totals):12.0f}"
         )
+        latencies[name] = times
     if profile:  # a separate pass: cProfile roughly doubles the time of what it watches
         profiler = cProfile.Profile()
         for name in ("one word + tag", "two words + tag"):
@@ -378,6 +390,155 @@ def run_queries(ix: SearchIndex, sets: dict[str, list[dict]], profile: bool) -> 
         for label, share in profile_buckets(profiler):
             print(f"  {label:28} {share:4.0%}")
         print(profile_top(profiler, 8))
+    return latencies
+
+
+# -- baseline: whoosh's own search path ------------------------------------------------------
+
+UNSET = 2**64 - 1  # how an unset DATETIME column value reads back (translate=False)
+BASELINE_FACETS = ("tags", "brand", "category")
+
+
+def baseline_facets() -> sorting.Facets:
+    """tags can hold several values per document (allow_overlap, as our engine counts them);
+    brand and category have no column, so whoosh builds (and caches per searcher) an array
+    from their posting lists."""
+    facets = sorting.Facets()
+    facets.add_field("tags", allow_overlap=True)
+    facets.add_field("brand")
+    facets.add_field("category")
+    return facets
+
+
+def baseline_query(params: dict) -> dict:
+    """``Searcher.search`` arguments mirroring ``SearchIndex.search(**params)``: the same
+    analysed words, OR over each word's field alternatives (with the same field boosts), AND
+    across words, OR'ed with the joined pinyin spelling; tags and brand as a filter query."""
+    analyzed = analyze_query(params.get("q", ""))
+    if analyzed.words:
+        q = wq.And(
+            [
+                wq.Or([wq.Term(f, text, boost=boost) for f, text, boost in alternatives(word)])
+                for word in analyzed.words
+            ]
+        )
+        if analyzed.joined_pinyin:
+            q = wq.Or([q, wq.Term(PINYIN_FIELD, analyzed.joined_pinyin, boost=PINYIN_BOOST)])
+    else:
+        q = wq.Every()
+    filters = [wq.Term("tags", normalize_value(t)) for t in params.get("tags", ())]
+    if params.get("brand") is not None:
+        filters.append(wq.Term("brand", normalize_value(params["brand"])))
+    kwargs: dict = {"filter": None if not filters else filters[0]}
+    if len(filters) > 1:
+        kwargs["filter"] = wq.And(filters)
+    sort = params.get("sort", "relevance")
+    if sort == "forwarded":
+        kwargs.update(sortedby=["forward_count", "created_at"], reverse=True)
+    elif sort == "newest" or not analyzed.words:  # our engine browses newest first
+        kwargs.update(sortedby="created_at", reverse=True)
+    return {"q": q, **kwargs}
+
+
+def hidden_docnums(searcher, now: datetime) -> set[int]:
+    """Global docnums outside their publish window at ``now``, from whoosh's public column
+    readers. publish_at/take_down_at are column-only (not indexed), so a DateRange query
+    cannot select them; the set goes to Searcher.search as ``mask=``."""
+    reader = searcher.reader()
+    now_long = datetime_to_long(as_utc_naive(now))
+    publish = reader.column_reader("publish_at", translate=False)
+    take_down = reader.column_reader("take_down_at", translate=False)
+    return {
+        docnum
+        for docnum, (pub, down) in enumerate(zip(publish, take_down, strict=True))
+        if (pub != UNSET and pub > now_long) or (down != UNSET and down <= now_long)
+    }
+
+
+def baseline_search(searcher, params: dict, mask: set[int] | None) -> tuple[int, dict]:
+    """One stock whoosh search: top 20 with their stored fields, facet counts, total."""
+    results = searcher.search(
+        **baseline_query(params),
+        mask=mask or None,
+        limit=20,
+        groupedby=baseline_facets(),
+        maptype=sorting.Count,
+        terms=False,
+    )
+    [hit.fields() for hit in results]  # our engine reads the same stored fields per hit
+    facets = {name: results.groups(name) for name in BASELINE_FACETS}
+    return len(results), facets
+
+
+def run_baseline(
+    ix: SearchIndex,
+    sets: dict[str, list[dict]],
+    ours: dict[str, list[float]],
+    count: int,
+    checks: int = 3,
+) -> None:
+    print(
+        "\nbaseline: whoosh Searcher.search + groupedby facets (same index, same analysed words;"
+        f" first {count}\n  queries of each set; And over words of Or over each word's field"
+        " Terms, same boosts;\n  tag/brand as a filter= query; groupedby Facets(tags with"
+        " allow_overlap, brand, category),\n  maptype=Count; browse via sortedby= columns;"
+        " publish window as a precomputed mask= docnum\n  set; stored fields of the top 20 read,"
+        " no highlighting)"
+    )
+    searcher = ix._ix.searcher()
+    try:
+        start = time.perf_counter()
+        mask = hidden_docnums(searcher, NOW)
+        print(
+            f"  publish-window mask: {len(mask)} hidden docs, computed once in"
+            f" {ms(time.perf_counter() - start)} (not in the latencies below)"
+        )
+        start = time.perf_counter()
+        baseline_search(searcher, sets["one word + tag"][0], mask)
+        print(
+            f"  first search        {ms(time.perf_counter() - start)}"
+            " (builds the searcher's brand/category field caches; not counted)"
+        )
+        mismatches, checked = [], 0
+        for name, queries in sets.items():
+            for params in queries[:checks]:
+                theirs, _ = baseline_search(searcher, params, mask)
+                total = ix.search(**params, now=NOW, per_page=20).total
+                checked += 1
+                if theirs != total:
+                    unmasked, _ = baseline_search(searcher, params, None)
+                    mismatches.append((name, params, total, theirs, unmasked))
+        if not mismatches:
+            print(f"  totals checked: {checked} queries, baseline total == our total for all")
+        for name, params, total, theirs, unmasked in mismatches:
+            reason = (
+                "the publish window (baseline without mask matches)"
+                if unmasked == total
+                else "unexplained"
+            )
+            print(f"  TOTALS DIFFER {name} {params}: ours {total}, baseline {theirs}: {reason}")
+
+        print(
+            f"  {'query type':26} {'p50':>10} {'p95':>10} {'p99':>10} {'median hits':>12}"
+            f" {'ours p95':>10} {'ours/base':>9}"
+        )
+        for name, queries in sets.items():
+            times, totals = [], []
+            for params in queries[:count]:
+                start = time.perf_counter()
+                total, _ = baseline_search(searcher, params, mask)
+                times.append(time.perf_counter() - start)
+                totals.append(total)
+            # ours over the same queries (the first ``count`` of the set), from run_queries
+            ours_p95 = percentile(ours[name][: len(times)], 95)
+            base_p95 = percentile(times, 95)
+            print(
+                f"  {name:26} {ms(percentile(times, 50))} {ms(base_p95)}"
+                f" {ms(percentile(times, 99))} {statistics.median(totals):12.0f}"
+                f" {ms(ours_p95)} {ours_p95 / base_p95:9.3f}"
+            )
+    finally:
+        searcher.close()
 
 
 # -- freshness ------------------------------------------------------------------------------
@@ -457,6 +618,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2.0, help="edits per second")
     parser.add_argument("--dir", help="index directory (default: a temporary one, removed)")
     parser.add_argument("--no-profile", action="store_true", help="skip cProfile summaries")
+    parser.add_argument(
+        "--baseline-queries",
+        type=int,
+        default=40,  # at n=100000 one takes ~0.3 s (browse ~0.6 s): ~2 minutes for all 8 sets
+        help="queries per query type through whoosh's own Searcher.search (the baseline)",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the whoosh baseline")
     args = parser.parse_args()
 
     path = Path(args.dir or tempfile.mkdtemp(prefix="sucai-bench-"))
@@ -496,7 +664,9 @@ def main() -> None:
             " (reads segment arrays: dates, prices, facet codes, field lengths)"
         )
         sets = query_sets(args.queries)
-        run_queries(ix, sets, profile=not args.no_profile)
+        ours = run_queries(ix, sets, profile=not args.no_profile)
+        if not args.no_baseline:
+            run_baseline(ix, sets, ours, min(args.baseline_queries, args.queries))
         freshness(path, args.n, args.edits, args.rate, sets)
     finally:
         if not args.dir:
