@@ -24,6 +24,10 @@ from materials.models import Click, Conversion, Forward, Material, User
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+# Room at both ends of the calendar for the default window and any UTC offset: 0001-01-01 in
+# +08:00 starts in year 0, which no datetime can hold.
+FIRST_DAY = date.min + timedelta(days=DEFAULT_DAYS + 1)
+LAST_DAY = date.max - timedelta(days=2)
 EVENTS = (Forward, Click, Conversion)
 
 
@@ -78,9 +82,12 @@ def _day_arg(name: str, text: str | None) -> date | None:
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise Invalid(f"{name} must be a date like 2026-11-25", field=name, rule="date") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid(f"{name} must be from {FIRST_DAY} to {LAST_DAY}", field=name, rule="range")
+    return day
 
 
 # ---------------------------------------------------------------- the aggregates

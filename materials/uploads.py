@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from flask import Request, current_app
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from materials.errors import Invalid, TooLarge, UnsupportedMedia
 from media import video
@@ -47,6 +47,16 @@ class HashingTempFile:
 
 
 class UploadRequest(Request):
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        # json.loads raises RecursionError, not ValueError, for a body nested ~1,000 deep,
+        # which Flask's silent=True does not catch: treat it like any other unreadable JSON.
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            raise BadRequest("the JSON body is nested too deeply") from None
+
     def _get_file_stream(
         self,
         total_content_length,

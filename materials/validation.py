@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
+
+from werkzeug.urls import iri_to_uri
 
 from materials.errors import Invalid
 
@@ -16,6 +18,10 @@ MAX_TAGS = 20
 _NUMBER = re.compile(r"^[+-]?\d{0,15}(\.\d*)?$")
 _MONEY = re.compile(r"^\+?\d{1,12}(\.\d{1,2})?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# A lone surrogate ("\ud800" in JSON) is no character: UTF-8 cannot encode it (nor the database).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
 
 def clean_text(
@@ -25,6 +31,8 @@ def clean_text(
         value = ""
     if not isinstance(value, str):
         raise Invalid(f"{field} must be text", field=field, rule="type")
+    if _SURROGATE.search(value):
+        raise Invalid(f"{field} contains an unpaired surrogate", field=field, rule="encoding")
     value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
     if not multiline:
         value = value.replace("\n", " ")
@@ -39,6 +47,14 @@ def clean_text(
             rule="max_length",
         )
     return value
+
+
+def small_int(raw: str | None, max_digits: int = 9) -> int | None:
+    """A whole number typed into a URL or form, or None. ASCII digits only ("²".isdigit() is
+    true but int("²") raises) and bounded in length (int() refuses thousands of digits)."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= max_digits:
+        return int(raw)
+    return None
 
 
 def parse_price(field: str, value: Any, *, required: bool) -> int | None:
@@ -64,7 +80,13 @@ def parse_url(field: str, value: Any, *, required: bool = True) -> str:
     url = clean_text(field, value, max_chars=2000, required=required)
     if not url:
         return url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        # The referral redirect sends it as an ASCII URI: the port (0-65535) and the host's
+        # IDNA form must hold, or every click on it would fail.
+        iri_to_uri(url)
+    except (ValueError, UnicodeError):
+        raise Invalid(f"{field} must be an absolute http(s) URL", field=field, rule="url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or "\\" in url or " " in url:
         raise Invalid(f"{field} must be an absolute http(s) URL", field=field, rule="url")
     return url
@@ -74,7 +96,9 @@ def parse_tags(values: list[Any]) -> list[str]:
     tags: list[str] = []
     for raw in values:
         # Ops often type "防晒, 夏季" in one box: split on commas of either width.
-        for part in re.split(r"[,，、]", raw if isinstance(raw, str) else ""):
+        if not isinstance(raw, str):
+            raise Invalid("tags must be text", field="tags", rule="type")
+        for part in re.split(r"[,，、]", raw):
             tag = clean_text("tags", part, max_chars=40).lower()
             if tag and tag not in tags:
                 tags.append(tag)
@@ -98,7 +122,18 @@ def parse_time(field: str, value: Any) -> datetime | None:
         ) from None
     if when.tzinfo is None:
         raise Invalid(f"{field} needs a time zone offset", field=field, rule="timezone")
-    return when.astimezone(UTC)
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 in UTC (or year 0)
+        when = datetime.max.replace(tzinfo=UTC)
+    # A day's margin at each end: the pages show it in the local zone, which must not overflow.
+    if not _EARLIEST <= when <= _LATEST:
+        raise Invalid(
+            f"{field} must be from {_EARLIEST.date()} to {_LATEST.date()}",
+            field=field,
+            rule="datetime",
+        )
+    return when
 
 
 def material_fields(

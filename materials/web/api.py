@@ -12,7 +12,7 @@ from materials.context import get_deps
 from materials.errors import Invalid
 from materials.models import Asset, Material
 from materials.uploads import check_files
-from materials.validation import clean_text, material_fields, parse_time
+from materials.validation import clean_text, material_fields, parse_time, small_int
 from materials.web.auth import require_role
 from materials.web.openapi import openapi_document
 
@@ -132,9 +132,10 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    value = small_int(raw, max_digits=len(str(hi)))
+    if value is None or not lo <= value <= hi:
         raise Invalid(f"{name} must be a whole number from {lo} to {hi}", field=name, rule="range")
-    return int(raw)
+    return value
 
 
 @bp.get("/materials")
@@ -185,6 +186,9 @@ def edit(material_id: int) -> Response:
 @require_role("ops")
 def publish(material_id: int) -> Response:
     body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if body is None and request.is_json and request.get_data():
+        # Unreadable JSON is not "no window": it must not publish now.
+        raise Invalid("the body must be a JSON object", rule="json")
     if body is not None and not isinstance(body, dict):
         raise Invalid("the body must be a JSON object", rule="json")
     body = body or {}

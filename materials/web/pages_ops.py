@@ -24,7 +24,7 @@ from materials.context import get_deps
 from materials.errors import Problem
 from materials.models import DRAFT, FAILED, OPS, PROCESSING, PUBLISHED, READY, TAKEN_DOWN
 from materials.stats import Metrics
-from materials.validation import material_fields
+from materials.validation import material_fields, small_int
 from materials.web import charts
 from materials.web.auth import page_role
 from materials.web.pages_common import (
@@ -43,8 +43,8 @@ MAX_BULK = 100
 
 
 def _page_arg() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+    page = small_int(request.args.get("page"))
+    return max(1, min(page, 100_000)) if page is not None else 1
 
 
 @bp.get("/")
@@ -182,7 +182,7 @@ def retry(material_id: int) -> Response:
 
 
 def _selected_ids() -> list[int]:
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    ids = [n for n in map(small_int, request.form.getlist("ids")) if n is not None]
     return list(dict.fromkeys(ids))[:MAX_BULK]
 
 
@@ -241,8 +241,8 @@ BULK_NAMES = {"tag": "加标签", "publish": "发布", "unpublish": "下架"}
 
 
 def _days_arg() -> int:
-    raw = request.args.get("days", "30")
-    return int(raw) if raw.isdigit() and int(raw) in STATS_RANGES else 30
+    days = small_int(request.args.get("days"))
+    return days if days in STATS_RANGES else 30
 
 
 @bp.get("/stats")

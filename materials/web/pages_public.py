@@ -121,7 +121,10 @@ def embed_js() -> Response:
 def _share_target(url: str) -> tuple[int, str | None]:
     """(material id, ref) from a Sucai share-page URL; NotFound for anything else."""
     base = urlsplit(current_app.config["SUCAI_PUBLIC_URL"])
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "http://[::1": not a URL of ours either
+        raise NotFound("not a Sucai share page URL", field="url", rule="not_found") from None
     match = SHARE_PATH_RE.match(parts.path)
     same_site = parts.scheme in ("http", "https") and parts.netloc.lower() == base.netloc.lower()
     if not (same_site and match and not parts.username and not parts.password):
@@ -135,9 +138,12 @@ def _dimension(name: str, default: int) -> int:
     raw = request.args.get(name, "")
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    digits = raw.lstrip("0")
+    # ASCII digits only: "²".isdigit() is True but int("²") raises. A maximum of more than
+    # nine digits is larger than our size anyway (and int() refuses 4,301 of them).
+    if not (raw.isascii() and raw.isdigit()) or not digits:
         raise Problem(f"{name} must be a positive whole number", field=name, rule="range")
-    return min(default, int(raw))
+    return default if len(digits) > 9 else min(default, int(digits))
 
 
 def oembed_html(m: Material, code: str | None, width: int, height: int) -> Markup:

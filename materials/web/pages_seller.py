@@ -28,6 +28,7 @@ from materials.context import get_deps
 from materials.errors import NotFound
 from materials.forwarding import share_text
 from materials.models import SELLER, Favorite, Material
+from materials.validation import small_int
 from materials.web import charts
 from materials.web.auth import page_role
 from materials.web.pages_common import (
@@ -49,8 +50,8 @@ SEARCH_SORTS = {"relevance": "相关", "newest": "最新", "forwarded": "转发�
 
 
 def _page_arg() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 1000)) if raw.isdigit() else 1
+    page = small_int(request.args.get("page"))
+    return max(1, min(page, 1000)) if page is not None else 1
 
 
 def _items_response(template: str, feed, next_url: str | None, **context) -> Response | str:
@@ -255,8 +256,8 @@ def favorites() -> str:
 @page_role(SELLER)
 def stats_page() -> str:
     deps = get_deps()
-    raw = request.args.get("days", "30")
-    days = int(raw) if raw.isdigit() and int(raw) in STATS_RANGES else 30
+    days = small_int(request.args.get("days"))
+    days = days if days in STATS_RANGES else 30
     result = stats.seller_stats(deps, g.user.id, stats_period(deps, days))
     series = [(d, chart_series(m)) for d, m in result.by_day]
     return render_template(

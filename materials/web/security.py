@@ -101,8 +101,12 @@ def check_csrf() -> None:
     if request.method not in UNSAFE_METHODS:
         return
     origin = request.headers.get("Origin")
-    # Host only, not scheme: behind a TLS-terminating proxy the app may see http.
-    if origin and urlsplit(origin).netloc != request.host:
+    try:
+        # Host only, not scheme: behind a TLS-terminating proxy the app may see http.
+        foreign = bool(origin) and urlsplit(origin).netloc != request.host
+    except ValueError:  # "http://[::1" is no origin of ours
+        foreign = True
+    if foreign:
         raise CsrfFailed("cross-origin request refused", rule="csrf_origin")
     expected = session.get("csrf") or ""
     sent = _sent_token()

@@ -140,7 +140,7 @@ def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 def _limit() -> int:
     raw = request.args.get("limit", "10")
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_TOP:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 3 or not 1 <= int(raw) <= MAX_TOP:
         raise Invalid(
             f"limit must be a whole number from 1 to {MAX_TOP}", field="limit", rule="range"
         )

@@ -54,6 +54,7 @@ def test_edit_refuses_bad_fields_and_keeps_data(client, ops, small_jpeg):
         ({"title": ""}, "title"),
         ({"product_url": "ftp://x"}, "product_url"),
         ({"tags": "x"}, "tags"),
+        ({"tags": [1, {}, None]}, "tags"),
     ]:
         resp = client.patch(f"/api/v1/materials/{m['id']}", headers=ops["headers"], json=body)
         assert resp.status_code == 422 and resp.get_json()["field"] == field
@@ -71,6 +72,27 @@ def test_edit_refuses_bad_fields_and_keeps_data(client, ops, small_jpeg):
         ).status_code
         == 404
     )
+
+
+def test_hostile_edits_are_422_not_500(client, ops, small_jpeg):
+    m = create(client, ops, small_jpeg)
+    url = f"/api/v1/materials/{m['id']}"
+    for body, field, rule in [
+        ({"product_url": "http://[::1"}, "product_url", "url"),  # urlsplit raises
+        ({"product_url": "http://shop.example:99999999/"}, "product_url", "url"),
+        ({"product_url": "http://shop..example/"}, "product_url", "url"),  # no IDNA form
+        ({"title": "\ud800"}, "title", "encoding"),  # a lone surrogate: no UTF-8 for it
+        ({"tags": ["ok", "\udfff"]}, "tags", "encoding"),
+    ]:
+        resp = client.patch(url, headers=ops["headers"], json=body)
+        assert resp.status_code == 422, (body, resp.status_code)
+        assert (resp.get_json()["field"], resp.get_json()["rule"]) == (field, rule)
+    for nested in ("[" * 100_000 + "]" * 100_000, '{"a":' * 5000 + "1" + "}" * 5000):
+        resp = client.patch(
+            url, headers=ops["headers"], data=nested, content_type="application/json"
+        )
+        assert resp.status_code == 422 and resp.get_json()["rule"] == "json"
+    assert get(client, ops, m["id"])["version"] == 1
 
 
 def test_publish_window_and_take_down(client, ops, worker, small_jpeg):
@@ -105,10 +127,21 @@ def test_publish_window_rules(client, ops, small_jpeg):
         ({"publish_at": "tomorrow"}, "datetime"),
         ({"publish_at": "2026-12-01T08:00:00"}, "timezone"),
         ({"publish_at": "2026-12-02T08:00:00Z", "take_down_at": "2026-12-01T08:00:00Z"}, "window"),
+        ({"publish_at": 123}, "datetime"),
+        ({"publish_at": "9999-99-99"}, "datetime"),
+        # Valid ISO times that fall outside datetime's range in UTC.
+        ({"take_down_at": "9999-12-31T23:59:59-23:59"}, "datetime"),
+        ({"publish_at": "0001-01-01T00:00:00+23:59"}, "datetime"),
+        # In range in UTC, but not in the local zone the pages show it in.
+        ({"take_down_at": "9999-12-31T23:59:59Z"}, "datetime"),
     ]
     for body, rule in bad:
         resp = client.post(url, headers=ops["headers"], json=body)
-        assert resp.status_code == 422 and resp.get_json()["rule"] == rule
+        assert resp.status_code == 422 and resp.get_json()["rule"] == rule, body
+    # Unreadable JSON is refused, not taken for "publish now".
+    for raw in ("garbage", "null", "[" * 100_000 + "]" * 100_000):
+        resp = client.post(url, headers=ops["headers"], data=raw, content_type="application/json")
+        assert resp.status_code == 422 and resp.get_json()["rule"] == "json"
     assert get(client, ops, m["id"])["publication"]["state"] == "draft"
 
 
@@ -131,6 +164,10 @@ def test_list_filters_and_pages(client, ops, small_jpeg):
     assert client.get("/api/v1/materials?q=%25", headers=h).get_json()["total"] == 0
     assert client.get("/api/v1/materials?per_page=1000", headers=h).status_code == 422
     assert client.get("/api/v1/materials?page=-1", headers=h).status_code == 422
+    # isdigit() is True for these but int() refuses "²"; and 20 digits is not a page.
+    for query in ("page=²", "per_page=١", "page=99999999999999999999", "page=" + "9" * 5000):
+        resp = client.get(f"/api/v1/materials?{query}", headers=h)
+        assert resp.status_code == 422 and resp.get_json()["rule"] == "range", query
 
 
 def test_users_create_prints_token_and_code(app):

@@ -285,6 +285,7 @@ def test_a_conversion_counts_once_and_a_replay_returns_it(app, client, material,
         ({"order_id": ""}, "order_id", "required"),
         ({"order_id": 12}, "order_id", "type"),
         ({"order_id": "x" * 101}, "order_id", "max_length"),
+        ({"order_id": "\ud800"}, "order_id", "encoding"),
         ({"amount": "abc"}, "amount", "number"),
         ({"amount": "-1"}, "amount", "money"),
         ({"amount": "1.234"}, "amount", "money"),
@@ -319,6 +320,11 @@ def test_conversions_need_a_storefront_and_json(app, client, seller):
         "/api/v1/conversions", headers=shop["headers"], data="[1", content_type="application/json"
     )
     assert resp.status_code == 422
+    deep = "[" * 100_000 + "]" * 100_000  # RecursionError in json.loads, not ValueError
+    resp = client.post(
+        "/api/v1/conversions", headers=shop["headers"], data=deep, content_type="application/json"
+    )
+    assert resp.status_code == 422 and resp.get_json()["rule"] == "json"
 
 
 def test_concurrent_duplicate_reports_count_once(app, seller):

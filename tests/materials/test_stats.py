@@ -149,6 +149,10 @@ def test_days_are_local_days(app, client, ops, activity):
         ("from=20261101", "from"),
         ("from=2026-11-30&to=2026-11-01", "from"),
         ("from=2024-01-01&to=2026-01-01", "from"),
+        # Real dates whose period does not fit in a datetime (year 0 or 10000 in UTC).
+        ("to=0001-01-05", "to"),
+        ("from=0001-01-01&to=0001-06-01", "from"),
+        ("from=9999-12-01&to=9999-12-31", "to"),
     ],
 )
 def test_bad_periods_are_422(client, seller, query, field):
@@ -160,7 +164,13 @@ def test_stats_roles_and_ops_arguments(client, ops, seller):
     assert client.get("/api/v1/stats/seller", headers=ops["headers"]).status_code == 403
     assert client.get("/api/v1/stats/ops", headers=seller["headers"]).status_code == 403
     assert client.get("/api/v1/stats/ops").status_code == 401
-    for query, field in [("by=likes", "by"), ("limit=0", "limit"), ("limit=101", "limit")]:
+    for query, field in [
+        ("by=likes", "by"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=²", "limit"),
+        ("limit=" + "9" * 5000, "limit"),
+    ]:
         resp = client.get(f"/api/v1/stats/ops?{query}", headers=ops["headers"])
         assert resp.status_code == 422 and resp.get_json()["field"] == field
     empty = client.get("/api/v1/stats/ops", headers=ops["headers"]).get_json()

@@ -267,3 +267,21 @@ def test_seller_pages_404_for_what_is_not_live(app, seller_client):
     assert seller_client.get(f"/h5/m/{draft}/cards.zip").status_code == 404
     page = seller_client.get("/h5/m/999999")
     assert page.status_code == 404 and "找不到这个页面" in page.get_data(as_text=True)
+
+
+ODD_NUMBERS = ["²", "١", "9" * 5000, "-1", "0", ""]
+
+
+@pytest.mark.parametrize("value", ODD_NUMBERS)
+def test_pages_take_any_number_argument(ops_client, seller_client, value):
+    for client, url in [
+        (ops_client, "/ops/?page="),
+        (ops_client, "/ops/stats?days="),
+        (seller_client, "/h5/?page="),
+        (seller_client, "/h5/stats?days="),
+    ]:
+        assert client.get(url + value).status_code == 200, url
+    resp = ops_client.post(
+        "/ops/bulk", data={"ids": value, "action": "publish", "csrf_token": ops_client.csrf}
+    )
+    assert resp.status_code < 500

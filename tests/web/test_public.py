@@ -106,8 +106,11 @@ def test_oembed_respects_max_sizes(client, app, live):
     ).get_json()
     assert body["width"] == 200 and body["height"] == 560
     assert 'width="200"' in body["html"]
-    bad = client.get("/oembed", query_string={"url": url, "maxwidth": "-3"})
-    assert bad.status_code == 400
+    for maxwidth in ("-3", "²", "0", "000"):
+        bad = client.get("/oembed", query_string={"url": url, "maxwidth": maxwidth})
+        assert bad.status_code == 400 and bad.get_json()["field"] == "maxwidth", maxwidth
+    huge = client.get("/oembed", query_string={"url": url, "maxwidth": "9" * 5000}).get_json()
+    assert huge["width"] == 360
 
 
 def test_oembed_refuses_what_is_not_a_sucai_share_page(client, app, live, draft):
@@ -119,6 +122,7 @@ def test_oembed_refuses_what_is_not_a_sucai_share_page(client, app, live, draft)
         f"{base}/m/{draft}",
         f"{base}/m/0{live}",
         "javascript:alert(1)",
+        "http://[::1",  # urlsplit raises ValueError
     ):
         resp = client.get("/oembed", query_string={"url": url, "format": "json"})
         assert resp.status_code == 404, url

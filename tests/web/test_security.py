@@ -64,6 +64,19 @@ def test_a_wrong_token_or_a_foreign_origin_is_refused_too(ops_client, material):
         path, data={"csrf_token": ops_client.csrf}, headers={"Origin": "https://evil.example"}
     )
     assert resp.status_code == 403
+    # An Origin urlsplit cannot parse is foreign too (was a 500), on the pages and the API.
+    for url in (path, f"/api/v1/materials/{material}/unpublish"):
+        resp = ops_client.post(
+            url,
+            data={"csrf_token": ops_client.csrf},
+            headers={"Origin": "http://[::1", "X-CSRF-Token": ops_client.csrf},
+        )
+        assert resp.status_code == 403, url
+    api = ops_client.post(
+        f"/api/v1/materials/{material}/unpublish",
+        headers={"Origin": "http://[::1", "X-CSRF-Token": ops_client.csrf},
+    )
+    assert api.get_json()["rule"] == "csrf_origin"
     assert ops_client.post(path, data={"csrf_token": ops_client.csrf}).status_code == 303
 
 
