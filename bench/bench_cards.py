@@ -43,16 +43,8 @@ from media.cards.layouts import CODE_LABEL, QR_CAPTION, Box, Layout, Text  # noq
 from media.cards.photo import contain  # noqa: E402
 from media.cards.qr import qr_image  # noqa: E402
 from media.cards.testing import SAMPLE_CONTENT, sample_jpeg  # noqa: E402
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SELLER = "小美的好物铺"
 
 

@@ -6,6 +6,18 @@ import io
 import json
 import time
 
+# Debian's Chromium, never a downloaded one; the background-networking flags keep it from
+# trying the closed network at every start.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 
 def make_user(app, name: str, role: str, password: str | None = None) -> dict:
     runner = app.test_cli_runner()

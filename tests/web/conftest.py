@@ -11,17 +11,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import free_port
-from tests.helpers import make_user, post_upload, wait_until
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, make_user, post_upload, wait_until
 
 PASSWORD = "correct horse 电池"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -124,6 +116,6 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
