@@ -120,10 +120,12 @@ def _dev_secret(data_dir: Path) -> str:
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    from materials import cli, db, jobs
+    from materials.commands import admin as cli
+    from materials.commands import search_index as search_cli
+    from materials.platform import db
+    from materials.platform import queue as jobs
     from materials.web import register_blueprints
     from media import storage
-    from search import cli as search_cli
 
     app = Flask(__name__)
     settings = load_settings(overrides)

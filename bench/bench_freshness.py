@@ -34,9 +34,9 @@ from app import create_app  # noqa: E402
 from bench.bench_search import NOW, make_doc  # noqa: E402
 from materials import migrate, service  # noqa: E402
 from materials.accounts import create_user  # noqa: E402
-from materials.context import get_deps  # noqa: E402
+from materials.indexing.follower import log_head  # noqa: E402
 from materials.models import Asset, ChangeLog, Material, MaterialTag  # noqa: E402
-from search.follower import log_head  # noqa: E402
+from materials.platform.deps import get_deps  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CHUNK = 5000

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from materials.db import Database
 from materials.errors import Conflict, Invalid
 from materials.models import ROLES, SELLER, ApiToken, User
+from materials.platform.db import Database
 
 # No look-alikes: no 0/O, 1/I/L. Codes are read aloud and typed from printed cards.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

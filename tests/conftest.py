@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app import create_app
-from materials import migrate
-from materials.context import get_deps
-from materials.jobs import consumer
 from materials.models import Base
+from materials.platform import migrate
+from materials.platform.deps import get_deps
+from materials.platform.queue import consumer
 from media.samples import jpeg_bytes, make_clip, png_bytes, product_image
 from tests.helpers import make_user
 

@@ -1,37 +1,36 @@
-"""Blueprints. Each face of the product is one module; register_blueprints wires them all."""
+"""The web layer: it parses requests and presents answers; the domain below it decides.
+
+`api/` is the JSON API under /api/v1, `pages/` the HTML faces (ops console, seller H5, public
+share pages and embeds, sign-in), `serving/` the stable public URLs that answer with bytes or a
+redirect (cards, media, referral links).
+"""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from materials.uploads import UploadRequest
+from materials.catalogue.uploads import UploadRequest
 
 
 def register_blueprints(app: Flask) -> None:
-    from materials.web import (
-        api,
-        errors,
-        media_files,
-        pages_auth,
-        pages_ops,
-        pages_public,
-        pages_seller,
-        security,
-    )
-    from materials.web.search_api import bp as search_bp
+    from materials.web import errorhandlers, security
+    from materials.web.api import materials as api_materials
+    from materials.web.api import search as api_search
+    from materials.web.api import sharing as api_sharing
+    from materials.web.pages import auth as pages_auth
+    from materials.web.pages import ops, public, seller
+    from materials.web.serving import cards, media, redirects
 
     app.request_class = UploadRequest
-    errors.init_app(app)
+    errorhandlers.init_app(app)
     security.init_app(app)  # session cookies, CSRF guard, security headers on every response
-    app.register_blueprint(api.bp)
-    app.register_blueprint(media_files.bp)
-    app.register_blueprint(search_bp)
+    app.register_blueprint(api_materials.bp)
+    app.register_blueprint(media.bp)
+    app.register_blueprint(api_search.bp)
     pages_auth.init_app(app)
-    app.register_blueprint(pages_ops.bp)
-    app.register_blueprint(pages_seller.bp)
-    app.register_blueprint(pages_public.bp)
-    from materials.web import cards, referrals, share_api  # share cards, /r/, share API
-
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(seller.bp)
+    app.register_blueprint(public.bp)
     app.register_blueprint(cards.bp)
-    app.register_blueprint(referrals.bp)
-    app.register_blueprint(share_api.bp)
+    app.register_blueprint(redirects.bp)
+    app.register_blueprint(api_sharing.bp)

@@ -12,9 +12,9 @@ from typing import Any
 from flask import abort, g, redirect, request, session, url_for
 
 from materials.accounts import user_for_token
-from materials.context import get_deps
 from materials.errors import Forbidden, Unauthorized
 from materials.models import User
+from materials.platform.deps import get_deps
 from materials.web.security import check_csrf, mark_private, rotate_csrf
 
 

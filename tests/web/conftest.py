@@ -100,7 +100,7 @@ def live_server(app, live_port) -> Iterator[str]:
 @pytest.fixture
 def indexer(app) -> Iterator[None]:
     """The search indexer following the change log, as `flask indexer` runs it."""
-    from search.follower import Follower
+    from materials.indexing.follower import Follower
 
     stop = threading.Event()
     follower = Follower.for_app(app, poll=0.05)

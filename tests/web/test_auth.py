@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from materials.accounts import hash_password
-from materials.context import get_deps
 from materials.models import User
+from materials.platform.deps import get_deps
 from tests.helpers import make_user
 from tests.web.conftest import PASSWORD, csrf_from, sign_in
 

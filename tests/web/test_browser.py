@@ -16,7 +16,7 @@ import pytest
 from media.samples import jpeg_bytes, product_image
 from tests.conftest import free_port
 from tests.helpers import wait_until
-from tests.search.factory import make_material
+from tests.materials.factory import make_material
 from tests.web.conftest import PASSWORD, ready_material
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -164,8 +164,8 @@ def test_ops_sees_why_processing_failed_and_retries(
     """A photo whose header is fine but whose body is cut off passes the upload checks and
     fails in the worker: the page shows the reason; once the file is good, Retry makes it
     ready."""
-    from materials.context import get_deps
     from materials.models import Asset
+    from materials.platform.deps import get_deps
 
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(small_jpeg[: len(small_jpeg) // 3])

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from materials.context import get_deps
-from materials.service import get_material
-from tests.search.factory import make_material
+from materials.catalogue.lifecycle import get_material
+from materials.platform.deps import get_deps
+from tests.materials.factory import make_material
 from tests.web.conftest import ready_material
 
 

@@ -11,8 +11,8 @@ from urllib.parse import quote
 import pytest
 
 from app import create_app
-from materials.context import get_deps
-from materials.service import get_material
+from materials.catalogue.lifecycle import get_material
+from materials.platform.deps import get_deps
 from tests.web.conftest import csrf_from, ready_material
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -1,0 +1,322 @@
+"""Use cases on materials: create (upload), edit, publish, take down, list, retry.
+
+No Flask request objects in here: the web layer parses, these functions decide. Side effects
+outside the database (jobs) happen only after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from materials.catalogue.uploads import IncomingFile
+from materials.errors import Conflict, Invalid, NotFound
+from materials.models import (
+    DRAFT,
+    FAILED,
+    PROCESSING,
+    PUBLISHED,
+    READY,
+    TAKEN_DOWN,
+    Asset,
+    ChangeLog,
+    IdempotencyKey,
+    Material,
+    MaterialTag,
+    User,
+    utcnow,
+)
+from materials.platform.deps import Deps
+from media.storage import Storage
+
+EXT = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+}
+
+
+def log_change(s: Session, material: Material, op: str) -> None:
+    """Every change to a material leaves a change-log row in the same transaction."""
+    s.add(ChangeLog(material_id=material.id, version=material.version, op=op))
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit; a larger one in a URL is simply not found
+
+
+def load_material(s: Session, material_id: int, *, lock: bool = False) -> Material:
+    if not 0 < material_id <= MAX_ID:
+        raise NotFound(f"material {material_id} not found", rule="not_found")
+    stmt = (
+        select(Material)
+        .where(Material.id == material_id)
+        .options(
+            selectinload(Material.assets).selectinload(Asset.renditions),
+            selectinload(Material.tag_rows),
+        )
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Material)
+    material = s.scalar(stmt)
+    if material is None:
+        raise NotFound(f"material {material_id} not found", rule="not_found")
+    return material
+
+
+@dataclass
+class Created:
+    material_id: int
+    replayed: bool = False  # an Idempotency-Key retry: nothing new was made
+    asset_ids: list[int] = field(default_factory=list)
+
+
+def create_material(
+    deps: Deps,
+    user: User,
+    fields: dict[str, Any],
+    files: list[IncomingFile],
+    idempotency_key: str | None = None,
+) -> Created:
+    if idempotency_key:
+        existing = _replay(deps, user, idempotency_key)
+        if existing:
+            return existing
+    keys = _store_originals(deps.storage, files)
+    try:
+        created = _insert_material(deps, user, fields, files, keys, idempotency_key)
+    except BaseException as exc:
+        _delete_quietly(deps.storage, keys.values())
+        if idempotency_key and isinstance(exc, IntegrityError):
+            # A concurrent retry with the same key won the race: answer with its material.
+            replay = _replay(deps, user, idempotency_key)
+            if replay:
+                return replay
+        raise
+    for asset_id in created.asset_ids:
+        deps.enqueue("process_asset", asset_id)
+    return created
+
+
+def _replay(deps: Deps, user: User, key: str) -> Created | None:
+    with deps.db.read() as s:
+        material_id = s.scalar(
+            select(IdempotencyKey.material_id).where(
+                IdempotencyKey.user_id == user.id, IdempotencyKey.key == key
+            )
+        )
+    return Created(material_id, replayed=True) if material_id else None
+
+
+def _store_originals(storage: Storage, files: list[IncomingFile]) -> dict[str, str]:
+    """Originals under fresh server-made keys; on any failure, what was stored is removed."""
+    month = datetime.now(UTC).strftime("%Y/%m")
+    keys: dict[str, str] = {}
+    try:
+        for f in files:
+            key = f"originals/{month}/{secrets.token_hex(12)}.{EXT[f.mime]}"
+            storage.put_file(key, f.path, f.mime)
+            keys[f.field] = key
+    except BaseException:
+        _delete_quietly(storage, keys.values())
+        raise
+    return keys
+
+
+def _delete_quietly(storage: Storage, keys) -> None:  # noqa: ANN001
+    for key in keys:
+        try:
+            storage.delete(key)
+        except Exception:  # noqa: S112 - the orphan sweep catches what is left
+            continue
+
+
+def _insert_material(
+    deps: Deps,
+    user: User,
+    fields: dict[str, Any],
+    files: list[IncomingFile],
+    keys: dict[str, str],
+    idempotency_key: str | None,
+) -> Created:
+    tags = fields.pop("tags", [])
+    with deps.db.transaction() as s:
+        material = Material(**fields, status=PROCESSING, state=DRAFT, created_by=user.id)
+        material.tag_rows = [MaterialTag(tag=t, position=i) for i, t in enumerate(tags)]
+        material.assets = [
+            _asset(f, i, keys[f.field], deps.storage.backend) for i, f in enumerate(files)
+        ]
+        s.add(material)
+        s.flush()
+        if idempotency_key:
+            s.add(IdempotencyKey(user_id=user.id, key=idempotency_key, material_id=material.id))
+        log_change(s, material, "create")
+        s.flush()
+        return Created(material.id, asset_ids=[a.id for a in material.assets])
+
+
+def _asset(f: IncomingFile, position: int, key: str, backend: str) -> Asset:
+    return Asset(
+        kind=f.kind,
+        position=position,
+        backend=backend,
+        key=key,
+        sha256=f.sha256,
+        size=f.size,
+        mime=f.mime,
+        width=f.width,
+        height=f.height,
+        duration=f.duration,
+        original_filename=_safe_filename(f.filename),
+        status=PROCESSING,
+    )
+
+
+def _safe_filename(name: str) -> str:
+    """Kept as metadata only; control characters dropped, length bounded."""
+    name = "".join(ch for ch in name if ch.isprintable())
+    return name[-255:]
+
+
+def update_material(deps: Deps, material_id: int, changes: dict[str, Any]) -> None:
+    """An edit: a new version, so every card made from the old one changes."""
+    tags = changes.pop("tags", None)
+    with deps.db.transaction() as s:
+        material = load_material(s, material_id, lock=True)
+        for name, value in changes.items():
+            setattr(material, name, value)
+        if tags is not None:
+            material.tag_rows.clear()
+            s.flush()
+            material.tag_rows.extend(MaterialTag(tag=t, position=i) for i, t in enumerate(tags))
+        material.version += 1
+        material.updated_at = utcnow()
+        log_change(s, material, "edit")
+
+
+def publish(
+    deps: Deps,
+    material_id: int,
+    publish_at: datetime | None = None,
+    take_down_at: datetime | None = None,
+) -> None:
+    if publish_at and take_down_at and take_down_at <= publish_at:
+        raise Invalid("take_down_at must be after publish_at", field="take_down_at", rule="window")
+    with deps.db.transaction() as s:
+        material = load_material(s, material_id, lock=True)
+        if material.status == FAILED:
+            raise Conflict(
+                "a material whose processing failed cannot be published; "
+                "retry or replace the file first",
+                rule="failed",
+            )
+        material.state = PUBLISHED
+        material.publish_at = publish_at
+        material.take_down_at = take_down_at
+        material.published_at = publish_at or utcnow()
+        material.updated_at = utcnow()
+        log_change(s, material, "publish")
+
+
+def unpublish(deps: Deps, material_id: int) -> None:
+    with deps.db.transaction() as s:
+        material = load_material(s, material_id, lock=True)
+        if material.state == PUBLISHED:
+            material.state = TAKEN_DOWN
+            material.updated_at = utcnow()
+            log_change(s, material, "unpublish")
+
+
+def retry(deps: Deps, material_id: int) -> list[int]:
+    """Failed assets go back to the queue; the material shows processing again."""
+    with deps.db.transaction() as s:
+        material = load_material(s, material_id, lock=True)
+        failed = [a for a in material.assets if a.status == FAILED]
+        if not failed:
+            raise Conflict("nothing to retry: no asset has failed", rule="nothing_failed")
+        for asset in failed:
+            asset.status, asset.error = PROCESSING, None
+        material.status, material.error = PROCESSING, None
+        log_change(s, material, "retry")
+        ids = [a.id for a in failed]
+    for asset_id in ids:
+        deps.enqueue("process_asset", asset_id)
+    return ids
+
+
+@dataclass
+class Page:
+    items: list[Material]
+    total: int
+    page: int
+    per_page: int
+
+
+def list_materials(
+    deps: Deps,
+    *,
+    status: str | None = None,
+    state: str | None = None,
+    q: str | None = None,
+    tag: str | None = None,
+    brand: str | None = None,
+    category: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    stmt = select(Material)
+    if status:
+        stmt = stmt.where(Material.status == status)
+    if state:
+        stmt = stmt.where(Material.state == state)
+    if brand:
+        stmt = stmt.where(Material.brand == brand)
+    if category:
+        stmt = stmt.where(Material.category == category)
+    if tag:
+        stmt = stmt.where(Material.tag_rows.any(MaterialTag.tag == tag.lower()))
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(Material.title.like(like, escape="\\"), Material.copy.like(like, escape="\\"))
+        )
+    with deps.db.read() as s:
+        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        items = s.scalars(
+            stmt.options(
+                selectinload(Material.assets).selectinload(Asset.renditions),
+                selectinload(Material.tag_rows),
+            )
+            .order_by(Material.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).all()
+    return Page(list(items), total, page, per_page)
+
+
+def get_material(deps: Deps, material_id: int) -> Material:
+    with deps.db.read() as s:
+        return load_material(s, material_id)
+
+
+__all__ = [
+    "READY",
+    "PUBLISHED",
+    "create_material",
+    "update_material",
+    "publish",
+    "unpublish",
+    "retry",
+    "list_materials",
+    "get_material",
+    "log_change",
+    "load_material",
+]

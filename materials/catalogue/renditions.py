@@ -1,0 +1,122 @@
+"""Worker-side use cases: make an asset's renditions, and sweep files no row refers to."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from materials.catalogue.lifecycle import load_material, log_change
+from materials.models import FAILED, PROCESSING, READY, Asset, Card, Rendition
+from materials.platform.deps import Deps
+from media import images, video
+from media.images import Rendered
+
+log = logging.getLogger(__name__)
+SWEPT_PREFIXES = ("originals/", "renditions/", "cards/")
+
+
+def process_asset(deps: Deps, asset_id: int) -> None:
+    with deps.db.read() as s:
+        asset = s.get(Asset, asset_id)
+        if asset is None or asset.status != PROCESSING:
+            return  # deleted meanwhile, or a duplicate delivery of a finished job
+        kind, key, mime, duration = asset.kind, asset.key, asset.mime, asset.duration
+    stored: list[str] = []
+    try:
+        rendered = _render(deps, kind, key, mime, duration)
+        rows = [_store(deps, asset_id, r, stored) for r in rendered]
+    except Exception as exc:
+        log.exception("asset %s failed", asset_id)
+        for k in stored:
+            deps.storage.delete(k)
+        _finish(deps, asset_id, [], error=_reason(exc))
+        return
+    _finish(deps, asset_id, rows, error=None)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:500]
+
+
+def _render(deps: Deps, kind: str, key: str, mime: str, duration: float | None) -> list[Rendered]:
+    suffix = "." + key.rsplit(".", 1)[-1]
+    with deps.storage.local_path(key, suffix=suffix) as src:
+        if kind == "photo":
+            return images.photo_renditions(
+                src, deps.setting("DISPLAY_SIDE"), deps.setting("THUMB_SIDE")
+            )
+        return _video_renditions(deps, src, mime)
+
+
+def _video_renditions(deps: Deps, src: Path, mime: str) -> list[Rendered]:
+    info = video.probe(src, mime)  # again: never trust what was true at upload time
+    with tempfile.TemporaryDirectory(prefix="sucai-v-") as tmp:
+        out, still = Path(tmp) / "video.mp4", Path(tmp) / "poster.jpg"
+        w, h = video.transcode(src, mime, info, out, deps.setting("VIDEO_SHORT_SIDE"))
+        video.poster(out, info.duration, still)
+        return [
+            Rendered("video", out.read_bytes(), "video/mp4", w, h),
+            Rendered("poster", still.read_bytes(), "image/jpeg", w, h),
+        ]
+
+
+def _store(deps: Deps, asset_id: int, r: Rendered, stored: list[str]) -> Rendition:
+    digest = hashlib.sha256(r.data).hexdigest()[:20]
+    ext = "mp4" if r.mime == "video/mp4" else "jpg"
+    key = f"renditions/{asset_id}/{r.name}-{digest}.{ext}"
+    deps.storage.put_bytes(key, r.data, r.mime)
+    stored.append(key)
+    return Rendition(
+        name=r.name,
+        backend=deps.storage.backend,
+        key=key,
+        mime=r.mime,
+        size=len(r.data),
+        width=r.width,
+        height=r.height,
+    )
+
+
+def _finish(deps: Deps, asset_id: int, rows: list[Rendition], error: str | None) -> None:
+    with deps.db.transaction() as s:
+        asset = s.get(Asset, asset_id)
+        if asset is None:
+            return
+        # Lock the material so two assets finishing at once agree on the overall status.
+        material = load_material(s, asset.material_id, lock=True)
+        asset = next(a for a in material.assets if a.id == asset_id)
+        if error:
+            asset.status, asset.error = FAILED, error
+            material.status = FAILED
+            material.error = f"{asset.original_filename or asset.kind}: {error}"
+        else:
+            asset.renditions.clear()
+            s.flush()
+            asset.renditions.extend(rows)
+            asset.status, asset.error = READY, None
+            if all(a.status == READY for a in material.assets):
+                material.status, material.error = READY, None
+        log_change(s, material, "processed")
+
+
+def sweep_orphans(deps: Deps, now: datetime | None = None) -> int:
+    """Delete stored files that no row refers to and that are older than the grace period
+    (younger ones may belong to an upload whose transaction is still open)."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=deps.setting("ORPHAN_GRACE_SECONDS"))
+    with deps.db.read() as s:
+        known = set(s.scalars(select(Asset.key)))
+        known |= set(s.scalars(select(Rendition.key)))
+        known |= set(s.scalars(select(Card.key)))
+    removed = 0
+    for prefix in SWEPT_PREFIXES:
+        for key, modified in list(deps.storage.list(prefix)):
+            if key not in known and modified < cutoff:
+                deps.storage.delete(key)
+                removed += 1
+    return removed

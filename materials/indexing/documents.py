@@ -1,0 +1,91 @@
+"""From database rows to search documents: what the indexer reads, and in what shape.
+
+Only *live-able* materials are indexed: published and processed. Whether one is inside its
+publish window is decided when a query runs (SearchIndex.search filters by ``now``), because a
+window opens and closes with no edit and so with no change-log row to react to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session, selectinload
+
+from materials.models import PUBLISHED, READY, Asset, Material
+from materials.platform.db import Database
+
+REBUILD_CHUNK = 1000
+
+
+def _has_video():
+    return (
+        exists()
+        .where(Asset.material_id == Material.id, Asset.kind == "video")
+        .correlate(Material)
+        .label("has_video")
+    )
+
+
+def _liveable():
+    return (Material.state == PUBLISHED) & (Material.status == READY)
+
+
+def _with_video(stmt: Select) -> Select:
+    # has_video as a column rather than loading every asset row: a rebuild reads the whole
+    # catalogue and each material has up to ten assets.
+    return stmt.add_columns(_has_video()).options(selectinload(Material.tag_rows))
+
+
+def to_doc(m: Material, has_video: bool) -> dict:
+    """The plain dict SearchIndex takes for one material."""
+    return {
+        "id": m.id,
+        "title": m.title,
+        "copy": m.copy,
+        "brand": m.brand,
+        "category": m.category,
+        "tags": m.tags,
+        "price_cents": m.price_cents,
+        "has_video": has_video,
+        "forward_count": m.forward_count,
+        "version": m.version,
+        # "Newest" for a seller means newest in the library: a material made last month and
+        # published today is new to them, so the sort key is the publication time.
+        "created_at": m.published_at or m.created_at,
+        "publish_at": m.publish_at,
+        "take_down_at": m.take_down_at,
+    }
+
+
+def load_docs(s: Session, ids: Iterable[int]) -> tuple[list[dict], set[int]]:
+    """(documents to upsert, ids to delete) for the current state of ``ids``. A material that
+    is gone, a draft, taken down or not processed is to be deleted."""
+    wanted = set(ids)
+    if not wanted:
+        return [], set()
+    stmt = _with_video(select(Material).where(Material.id.in_(wanted), _liveable()))
+    docs = [to_doc(m, bool(video)) for m, video in s.execute(stmt)]
+    return docs, wanted - {d["id"] for d in docs}
+
+
+def live_versions(s: Session) -> dict[int, int]:
+    """{id: version} of every live-able material: what the index should hold."""
+    return dict(s.execute(select(Material.id, Material.version).where(_liveable())).all())
+
+
+def iter_live_docs(db: Database, chunk: int = REBUILD_CHUNK) -> Iterator[dict]:
+    """Every live-able material, read in id order a chunk per short read transaction, so a
+    rebuild of a large catalogue never holds one long snapshot open."""
+    after = 0
+    while True:
+        with db.read() as s:
+            stmt = _with_video(
+                select(Material).where(_liveable(), Material.id > after).order_by(Material.id)
+            ).limit(chunk)
+            rows = s.execute(stmt).all()
+            docs = [to_doc(m, bool(video)) for m, video in rows]
+        yield from docs
+        if len(rows) < chunk:
+            return
+        after = docs[-1]["id"]

@@ -1,0 +1,256 @@
+"""Share cards as a use case: which card a URL names, its cache key, and its bytes.
+
+A card is a pure function of (material version, photo, layout, seller code and name, public
+URL, renderer version); its cache key is the sha256 of exactly those. The seller-independent
+base is a pure function of the same minus the seller, rendered once per material version and
+layout, stored (so other processes reuse it) and kept decoded in memory (an LRU).
+
+The base is stored as a JPEG at quality 95 without chroma subsampling (~49 dB PSNR on the final
+card against a lossless base): a lossless PNG cost 26-52 ms to encode, as much as rendering the
+base itself, against 5-8 ms. Every card, in every process, is stamped on the *decoded stored*
+base, so a card rendered again anywhere has the same bytes and its strong ETag stays honest.
+Rendering itself lives in media/cards; no Flask in here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from materials.accounts import seller_by_code
+from materials.errors import NotFound
+from materials.models import Asset, Material
+from materials.platform.deps import Deps
+from materials.sharing import cardstore
+from materials.sharing.cardstore import Wanted
+from media.cards import (
+    LAYOUTS,
+    RENDERER_VERSION,
+    CardContent,
+    configure_fonts,
+    load_photo,
+    render_base,
+    render_card,
+    render_photo_card,
+)
+
+PHOTO_LAYOUT = re.compile(r"photo-([1-9][0-9]?)")
+_RESAMPLE = Image.Resampling.BICUBIC
+BASE_QUALITY = 95
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """Everything a card depends on: resolved from a URL, checked live, nothing rendered yet."""
+
+    material_id: int
+    version: int
+    layout: str  # square | poster | story | photo-<n>
+    photo: Asset  # the source photo: the first for the big layouts, the n-th for photo-<n>
+    content: CardContent
+    seller_name: str
+    code: str
+    url: str  # what the QR encodes
+    display_side: int
+
+    @property
+    def is_photo(self) -> bool:
+        return self.layout.startswith("photo-")
+
+    @property
+    def base_key(self) -> str:
+        return _digest(
+            "base",
+            RENDERER_VERSION,
+            BASE_QUALITY,
+            self.material_id,
+            self.version,
+            self.layout,
+            self.photo.sha256,
+            self.display_side if self.is_photo else None,
+        )
+
+    @property
+    def cache_key(self) -> str:
+        return _digest("card", self.base_key, self.seller_name, self.code, self.url)
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+
+
+def referral_url(public_url: str, code: str, material_id: int) -> str:
+    return f"{public_url}/r/{code}/{material_id}"
+
+
+def card_path(material_id: int, code: str, layout: str) -> str:
+    return f"/cards/{material_id}/{code}/{layout}.jpg"
+
+
+MAX_ID = 2**31 - 1  # ids are INTEGER: PostgreSQL refuses a larger number outright
+
+
+def parse_id(text: str) -> int | None:
+    """A material id as it appears in a public URL: plain ASCII digits, no sign, no zero pad."""
+    if not re.fullmatch(r"[1-9][0-9]{0,9}", text) or int(text) > MAX_ID:
+        return None
+    return int(text)
+
+
+def photo_index(layout: str) -> int | None:
+    """0-based photo for `photo-<n>` (n is 1-based), None for the big layouts; KeyError for
+    anything else."""
+    if layout in LAYOUTS:
+        return None
+    match = PHOTO_LAYOUT.fullmatch(layout)
+    if match is None:
+        raise KeyError(layout)
+    return int(match.group(1)) - 1
+
+
+def resolve(deps: Deps, material_ref: str, code: str, layout: str, now: datetime) -> CardSpec:
+    """The card a public URL names; NotFound unless material, seller and layout all exist and
+    the material is live."""
+    material_id = parse_id(material_ref)
+    try:
+        index = photo_index(layout)
+    except KeyError:
+        raise NotFound(f"no card layout {layout!r}", rule="not_found") from None
+    with deps.db.read() as s:
+        material = s.get(Material, material_id) if material_id else None
+        seller = seller_by_code(s, code.upper())
+        if material is None or seller is None or not material.is_live(now):
+            raise NotFound("no such card", rule="not_found")
+        photos = _photos(s, material.id)
+    if not photos or (index is not None and index >= len(photos)):
+        raise NotFound(f"material {material_id} has no photo for {layout!r}", rule="not_found")
+    return _spec(deps, material, photos[index or 0], layout, seller.name, seller.referral_code)
+
+
+def _photos(s: Session, material_id: int) -> list[Asset]:
+    """Just the photos: a card is served often, and needs no renditions or tags."""
+    stmt = (
+        select(Asset)
+        .where(Asset.material_id == material_id, Asset.kind == "photo")
+        .order_by(Asset.position)
+    )
+    return list(s.scalars(stmt))
+
+
+def _spec(
+    deps: Deps, material: Material, photo: Asset, layout: str, seller_name: str, code: str
+) -> CardSpec:
+    return CardSpec(
+        material_id=material.id,
+        version=material.version,
+        layout=layout,
+        photo=photo,
+        content=CardContent(
+            title=material.title,
+            copy=material.copy,
+            price_cents=material.price_cents,
+            original_price_cents=material.original_price_cents,
+            brand=material.brand,
+        ),
+        seller_name=seller_name,
+        code=code,
+        url=referral_url(deps.setting("PUBLIC_URL"), code, material.id),
+        display_side=deps.setting("DISPLAY_SIDE"),
+    )
+
+
+def card_bytes(deps: Deps, spec: CardSpec) -> bytes:
+    """The card's JPEG: from storage when made already, else rendered once and stored."""
+    wanted = Wanted(
+        cache_key=spec.cache_key,
+        material_id=spec.material_id,
+        kind="card",
+        key_prefix=f"{_folder(spec)}/{spec.layout}-{spec.code.lower()}",
+        ext="jpg",
+        mime="image/jpeg",
+        render=lambda: _render_card(deps, spec),
+    )
+    return cardstore.get_or_render(deps, wanted)[0]
+
+
+def _folder(spec: CardSpec) -> str:
+    # The version in the path lets a later cleanup drop whole superseded versions by prefix.
+    return f"cards/{spec.material_id}/v{spec.version}"
+
+
+def _render_card(deps: Deps, spec: CardSpec) -> bytes:
+    base = base_image(deps, spec)
+    if spec.is_photo:
+        return render_photo_card(base, spec.seller_name, spec.code, spec.url, spec.display_side)
+    return render_card(base, spec.layout, spec.seller_name, spec.code, spec.url)
+
+
+def base_image(deps: Deps, spec: CardSpec) -> Image.Image:
+    """The decoded seller-independent base: memory, else storage, else rendered (once)."""
+    cache = cardstore.cache_for(deps)
+    base = cache.bases.get(spec.base_key)
+    if base is not None:
+        return base
+    wanted = Wanted(
+        cache_key=spec.base_key,
+        material_id=spec.material_id,
+        kind="base",
+        key_prefix=f"{_folder(spec)}/base-{spec.layout}",
+        ext="jpg",
+        mime="image/jpeg",
+        render=lambda: _encode_base(_render_base(deps, spec)),
+    )
+    base = _decode_base(cardstore.get_or_render(deps, wanted)[0])
+    cache.bases.put(spec.base_key, base)
+    return base
+
+
+def _render_base(deps: Deps, spec: CardSpec) -> Image.Image:
+    _use_configured_font(deps)
+    side = spec.display_side if spec.is_photo else LAYOUTS[spec.layout].max_photo_side
+    suffix = "." + spec.photo.key.rsplit(".", 1)[-1]
+    with deps.storage.local_path(spec.photo.key, suffix=suffix) as path:
+        photo = load_photo(str(path), side)
+    if spec.is_photo:
+        return _fit_within(photo, side)
+    return render_base(photo, spec.content, spec.layout)
+
+
+def _fit_within(photo: Image.Image, side: int) -> Image.Image:
+    """The 9-grid base: the photo at display size (load_photo only reduces by whole factors)."""
+    scale = side / max(photo.size)
+    if scale >= 1:
+        return photo
+    size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+    return photo.resize(size, _RESAMPLE, reducing_gap=3.0)
+
+
+def _encode_base(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=BASE_QUALITY, subsampling=0)
+    return out.getvalue()
+
+
+def _decode_base(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+        image.load()
+        return image.convert("RGB")
+
+
+_font_configured: list[str] = []
+
+
+def _use_configured_font(deps: Deps) -> None:
+    """SUCAI_FONT_PATH, when set, replaces the fontconfig lookup (once per process)."""
+    path = deps.setting("FONT_PATH")
+    if path and _font_configured != [path]:
+        configure_fonts(regular=path)
+        _font_configured[:] = [path]

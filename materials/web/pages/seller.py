@@ -1,0 +1,271 @@
+"""The seller H5 (mobile first): feed, search, material page with the one-tap forward,
+favorites, my stats. Sellers only ever see live materials."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from materials.errors import NotFound
+from materials.models import SELLER, Favorite, Material
+from materials.platform.deps import get_deps
+from materials.sharing import cards, stats
+from materials.sharing.cards import card_path, referral_url
+from materials.sharing.cardstore import RenderTimeout
+from materials.sharing.forwarding import share_text
+from materials.validation import small_int
+from materials.web.auth import page_role
+from materials.web.pages import charts
+from materials.web.pages.common import (
+    FEED_SORTS,
+    STATS_RANGES,
+    chart_series,
+    live_categories,
+    live_feed,
+    live_material,
+    materials_by_id,
+    public_url,
+    stats_period,
+    video_urls,
+)
+
+bp = Blueprint("seller", __name__, url_prefix="/h5")
+TABS = {"newest": "最新", "forwarded": "转发最多", "category": "分类"}
+SEARCH_SORTS = {"relevance": "相关", "newest": "最新", "forwarded": "转发最多"}
+
+
+def _page_arg() -> int:
+    page = small_int(request.args.get("page"))
+    return max(1, min(page, 1000)) if page is not None else 1
+
+
+def _items_response(template: str, feed, next_url: str | None, **context) -> Response | str:
+    """The whole page, or (for infinite scroll) just the next items."""
+    if request.args.get("fragment") == "1":
+        return render_template("seller/_items.html", items=feed.items, next_url=next_url)
+    return render_template(template, feed=feed, next_url=next_url, **context)
+
+
+@bp.get("/")
+@page_role(SELLER)
+def feed() -> Response | str:
+    deps = get_deps()
+    tab = request.args.get("tab", "newest")
+    tab = tab if tab in TABS else "newest"
+    categories = live_categories(deps)
+    category = request.args.get("category") or (categories[0] if categories else None)
+    category = category if tab == "category" else None
+    sort = tab if tab in FEED_SORTS else "newest"
+    page = live_feed(deps, sort=sort, category=category, page=_page_arg())
+    next_url = (
+        url_for("seller.feed", tab=tab, category=category, page=page.page + 1)
+        if page.has_more
+        else None
+    )
+    return _items_response(
+        "seller/feed.html",
+        page,
+        next_url,
+        tab=tab,
+        tabs=TABS,
+        categories=categories,
+        category=category,
+    )
+
+
+@bp.get("/search")
+@page_role(SELLER)
+def search() -> Response | str:
+    """Without JavaScript (or without the search service) this searches the database; the
+    page's script uses /api/v1/search for pinyin, relevance and facets when it is there."""
+    deps = get_deps()
+    q = request.args.get("q", "").strip()[:100]
+    category = request.args.get("category", "").strip()[:100]
+    sort = request.args.get("sort", "relevance")
+    sort = sort if sort in SEARCH_SORTS else "relevance"
+    feed = None
+    next_url = None
+    if q or category:
+        feed = live_feed(
+            deps,
+            q=q or None,
+            category=category or None,
+            sort="forwarded" if sort == "forwarded" else "newest",
+            page=_page_arg(),
+        )
+        if feed.has_more:
+            next_url = url_for(
+                "seller.search", q=q, category=category, sort=sort, page=feed.page + 1
+            )
+    return _items_response(
+        "seller/search.html",
+        feed,
+        next_url,
+        q=q,
+        category=category,
+        sort=sort,
+        sorts=SEARCH_SORTS,
+        categories=live_categories(deps, limit=30),
+    )
+
+
+def _live_or_404(material_id: int) -> Material:
+    material = live_material(get_deps(), material_id)
+    if material is None:
+        abort(404)
+    return material
+
+
+def forward_payload(material: Material, code: str) -> dict:
+    """What one tap forwards, as GET /api/v1/materials/<id>/forward answers it (the same text,
+    link and cards), built here without recording a forward: the page needs it before the tap
+    so that the copy happens synchronously inside it."""
+    link = referral_url(public_url(""), code, material.id)
+    video, poster = video_urls(material)
+    return {
+        "text": share_text(material, link),
+        "link": link,
+        "cards": [
+            card_path(material.id, code, f"photo-{n}") for n in range(1, len(material.photos) + 1)
+        ],
+        "video": video,
+        "poster": poster,
+    }
+
+
+def _is_favorite(user_id: int, material_id: int) -> bool:
+    with get_deps().db.read() as s:
+        found = s.scalar(
+            select(Favorite.id).where(
+                Favorite.user_id == user_id, Favorite.material_id == material_id
+            )
+        )
+        return found is not None
+
+
+@bp.get("/m/<int:material_id>")
+@page_role(SELLER)
+def material(material_id: int) -> str:
+    m = _live_or_404(material_id)
+    code = g.user.referral_code
+    payload = forward_payload(m, code)
+    video, poster = video_urls(m)
+    return render_template(
+        "seller/material.html",
+        m=m,
+        code=code,
+        payload=payload,
+        video=video,
+        poster=poster,
+        favorite=_is_favorite(g.user.id, m.id),
+    )
+
+
+@bp.get("/m/<int:material_id>/cards.zip")
+@page_role(SELLER)
+def cards_zip(material_id: int) -> Response:
+    """Every card in one download, for browsers without the Web Share API."""
+    m = _live_or_404(material_id)
+    code = g.user.referral_code
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for n, data in enumerate(_card_bytes(m, code), start=1):
+            zf.writestr(f"{m.id}-{n}.jpg", data)
+        zf.writestr("文案.txt", forward_payload(m, code)["text"])
+    resp = Response(buf.getvalue(), mimetype="application/zip")
+    resp.headers["Content-Disposition"] = f'attachment; filename="sucai-{m.id}-{code}.zip"'
+    return resp
+
+
+def _card_bytes(m: Material, code: str) -> list[bytes]:
+    """The stamped 9-grid cards, from the card store (rendered once, then reused)."""
+    deps, now = get_deps(), datetime.now(UTC)
+    out = []
+    for n in range(1, len(m.photos) + 1):
+        try:
+            spec = cards.resolve(deps, str(m.id), code, f"photo-{n}", now)
+            out.append(cards.card_bytes(deps, spec))
+        except (NotFound, RenderTimeout):
+            abort(503)
+    return out
+
+
+@bp.post("/m/<int:material_id>/favorite")
+@page_role(SELLER)
+def favorite(material_id: int) -> Response:
+    _live_or_404(material_id)
+    on = _toggle_favorite(g.user.id, material_id)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({"favorite": on})
+    return redirect(url_for("seller.material", material_id=material_id), code=303)
+
+
+def _toggle_favorite(user_id: int, material_id: int) -> bool:
+    deps = get_deps()
+    try:
+        with deps.db.transaction() as s:
+            row = s.scalar(
+                select(Favorite).where(
+                    Favorite.user_id == user_id, Favorite.material_id == material_id
+                )
+            )
+            if row is not None:
+                s.delete(row)
+                return False
+            s.add(Favorite(user_id=user_id, material_id=material_id, created_at=datetime.now(UTC)))
+            return True
+    except IntegrityError:  # the same tap twice at once: it is a favorite either way
+        return True
+
+
+@bp.get("/favorites")
+@page_role(SELLER)
+def favorites() -> str:
+    deps = get_deps()
+    with deps.db.read() as s:
+        ids = list(
+            s.scalars(
+                select(Favorite.material_id)
+                .where(Favorite.user_id == g.user.id)
+                .order_by(Favorite.created_at.desc())
+                .limit(200)
+            )
+        )
+    feed = live_feed(deps, ids=ids, per_page=200)
+    order = {mid: i for i, mid in enumerate(ids)}
+    feed.items.sort(key=lambda m: order[m.id])
+    return render_template("seller/favorites.html", feed=feed)
+
+
+@bp.get("/stats")
+@page_role(SELLER)
+def stats_page() -> str:
+    deps = get_deps()
+    days = small_int(request.args.get("days"))
+    days = days if days in STATS_RANGES else 30
+    result = stats.seller_stats(deps, g.user.id, stats_period(deps, days))
+    series = [(d, chart_series(m)) for d, m in result.by_day]
+    return render_template(
+        "seller/stats.html",
+        user=g.user,
+        days=days,
+        ranges=STATS_RANGES,
+        result=result,
+        chart=charts.day_chart(series, width=360, height=180),
+        thumbs=materials_by_id(deps, [i for i, _, _ in result.by_material[:50]]),
+    )

@@ -1,0 +1,50 @@
+"""GET /cards/<material>/<code>/<layout>.jpg: a seller's share card (a stable public URL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, abort, request
+
+from materials.errors import NotFound
+from materials.platform.deps import get_deps
+from materials.sharing import cards
+from materials.sharing.cardstore import RenderTimeout
+
+bp = Blueprint("cards", __name__)
+
+# The URL is printed into storefront pages and never changes, but its content does: an edit (a
+# new material version) or a new renderer gives the same URL new bytes and a new ETag, and a take
+# down must turn it into a 404. "immutable" with a year's max-age would pin the old card in
+# browsers and CDNs for a year, so caches may keep a card five minutes and must then revalidate
+# with If-None-Match, which costs a 304 and no render. The stored object behind it is named by
+# its content hash, so it is the object, not this URL, that is immutable.
+CARD_CACHE_CONTROL = "public, max-age=300, must-revalidate"
+
+
+# merge_slashes=False: werkzeug would otherwise answer "//" in the path with a redirect.
+@bp.get("/cards/<material>/<code>/<layout>.jpg", merge_slashes=False)
+def card(material: str, code: str, layout: str) -> Response:
+    deps = get_deps()
+    try:
+        spec = cards.resolve(deps, material, code, layout, datetime.now(UTC))
+    except NotFound:
+        abort(404)
+    etag = spec.cache_key
+    # The key is known before rendering, so a revalidation never renders anything.
+    if request.if_none_match.contains_weak(etag):
+        return _cacheable(Response(status=304), etag)
+    try:
+        data = cards.card_bytes(deps, spec)
+    except RenderTimeout:
+        resp = Response("card is being rendered; try again", status=503, mimetype="text/plain")
+        resp.headers["Retry-After"] = "1"
+        return resp
+    return _cacheable(Response(data, mimetype="image/jpeg"), etag)
+
+
+def _cacheable(resp: Response, etag: str) -> Response:
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = CARD_CACHE_CONTROL
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
