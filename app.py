@@ -1,8 +1,9 @@
 """Sucai: the content material library and one-tap share service.
 
 `create_app()` is the only place settings are read: defaults, then `SUCAI_*` environment
-variables, then the overrides a test passes. Every part is wired with its own `init_app(app)`;
-nothing is built at import time.
+variables, then the overrides a test passes. They go into one `Deps` (materials/platform/deps.py)
+built here, which the domain is handed; every web part is wired with its own `init_app(app)`.
+Nothing is built at import time, and building does no I/O.
 """
 
 from __future__ import annotations
@@ -120,16 +121,12 @@ def _dev_secret(data_dir: Path) -> str:
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    from materials.commands import admin as cli
-    from materials.commands import search_index as search_cli
-    from materials.platform import db
-    from materials.platform import queue as jobs
+    from materials import commands, jobs
+    from materials.platform import deps as platform
     from materials.web import register_blueprints
-    from media import storage
 
     app = Flask(__name__)
     settings = load_settings(overrides)
-    app.config.update({f"SUCAI_{k}": v for k, v in settings.items()})
     app.config["SECRET_KEY"] = settings["SECRET_KEY"]
     # Whole-request cap: the largest legal upload plus room for the form fields.
     app.config["MAX_CONTENT_LENGTH"] = (
@@ -144,10 +141,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         # Client IPs (click dedup, sign-in rate limits) and https come from the proxy's headers.
         n = settings["PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
-    db.init_app(app)
-    storage.init_app(app)
-    jobs.init_app(app)
+    deps = platform.build(settings)
+    jobs.register(deps)
+    platform.init_app(app, deps)
     register_blueprints(app)
-    cli.init_app(app)
-    search_cli.init_app(app)
+    commands.init_app(app)
     return app

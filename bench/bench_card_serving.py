@@ -64,7 +64,7 @@ def seed(deps: Deps, tmp: Path, sellers: int) -> tuple[int, list[str]]:
         "category": "美妆",
         "tags": ["防晒"],
     }
-    files = [check_path("photo", "photos[0]", photo, "photo.jpg", deps.cfg)]
+    files = [check_path("photo", "photos[0]", photo, "photo.jpg", deps.settings)]
     created = service.create_material(deps, ops, fields, files)
     for asset_id in created.asset_ids:  # the worker's job, done here synchronously
         processing.process_asset(deps, asset_id)

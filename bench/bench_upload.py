@@ -23,7 +23,6 @@ from app import create_app  # noqa: E402
 from materials import migrate  # noqa: E402
 from materials.accounts import create_user  # noqa: E402
 from materials.platform.deps import get_deps  # noqa: E402
-from materials.platform.queue import consumer  # noqa: E402
 from media import images, video  # noqa: E402
 from media.samples import jpeg_bytes, make_clip, png_bytes, product_image  # noqa: E402
 from tests.helpers import post_upload  # noqa: E402
@@ -70,7 +69,7 @@ def flow(runs: int, tmp: Path, clip: bytes, files: list[tuple[bytes, str]]) -> N
     _, token = create_user(deps.db, "bench", "ops")
     headers = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
-    c = consumer(app, workers=2)
+    c = get_deps(app).queue.consumer(workers=2)
     c.start()
     try:
         results = [one_flow(client, headers, files, clip) for _ in range(runs)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -9,6 +10,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from materials.errors import Conflict, Invalid
 from materials.models import ROLES, SELLER, ApiToken, User
@@ -70,9 +72,27 @@ def _name_taken(db: Database, name: str) -> bool:
         return s.scalar(select(User.id).where(User.name == name)) is not None
 
 
-def user_for_token(s: Session, token: str) -> User | None:
-    row = s.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    return row.user if row else None
+def user_for_token(db: Database, token: str) -> User | None:
+    """The token's user (detached from the session: readable after it closes)."""
+    with db.read() as s:
+        row = s.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        return _detached(s, row.user if row else None)
+
+
+def user_by_id(db: Database, user_id: int) -> User | None:
+    with db.read() as s:
+        return _detached(s, s.get(User, user_id))
+
+
+def user_by_name(db: Database, name: str) -> User | None:
+    with db.read() as s:
+        return _detached(s, s.scalar(select(User).where(User.name == name)))
+
+
+def _detached(s: Session, user: User | None) -> User | None:
+    if user is not None:
+        s.expunge(user)
+    return user
 
 
 def seller_by_code(s: Session, code: str) -> User | None:
@@ -82,12 +102,18 @@ def seller_by_code(s: Session, code: str) -> User | None:
 
 
 def hash_password(password: str) -> str:
-    from werkzeug.security import generate_password_hash
-
     return generate_password_hash(password)
 
 
-def check_password(user: User, password: str) -> bool:
-    from werkzeug.security import check_password_hash
+def check_password(user: User | None, password: str) -> bool:
+    """Whether `password` is `user`'s. An unknown user costs one hash too (against a dummy made
+    on first use, not at import), so a miss takes as long as a wrong password."""
+    if user is None or not user.password_hash:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return check_password_hash(user.password_hash, password)
 
-    return bool(user.password_hash) and check_password_hash(user.password_hash, password)
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash("sucai-no-such-user")

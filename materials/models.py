@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     DateTime,
     Float,
     ForeignKey,
@@ -15,7 +16,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    or_,
 )
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -56,6 +60,18 @@ PROCESSING, READY, FAILED = "processing", "ready", "failed"
 
 # Material publication state (the window decides whether a published material is live)
 DRAFT, PUBLISHED, TAKEN_DOWN = "draft", "published", "taken_down"
+# What `publication()` adds for a published material outside its window
+SCHEDULED, EXPIRED = "scheduled", "expired"
+
+MAX_ID = 2**31 - 1  # ids are INTEGER: PostgreSQL refuses a larger number outright
+
+
+def parse_id(text: str) -> int | None:
+    """An id as it appears in a URL: plain ASCII digits, no sign, no zero pad, 32-bit."""
+    if not (text.isascii() and text.isdigit()) or text.startswith("0") or len(text) > 10:
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
 
 
 class User(Base):
@@ -122,23 +138,44 @@ class Material(Base):
     def video(self) -> Asset | None:
         return next((a for a in self.assets if a.kind == "video"), None)
 
+    # "Is this material live?" is decided here and only here: the pages, the API, the
+    # redirect and the card URLs ask `is_live` (in Python or as SQL), the indexer indexes what
+    # is `liveable` and the index applies the same window at query time.
+
+    @hybrid_property
+    def liveable(self) -> bool:
+        """Published and processed: live whenever its window is open."""
+        return (self.state == PUBLISHED) & (self.status == READY)
+
+    @hybrid_method
     def is_live(self, now: datetime) -> bool:
         """Visible to the public right now: published, processed, inside its window."""
         return (
-            self.state == PUBLISHED
-            and self.status == READY
+            self.liveable
             and (self.publish_at is None or self.publish_at <= now)
             and (self.take_down_at is None or now < self.take_down_at)
+        )
+
+    @is_live.expression
+    def is_live(cls, now: datetime) -> ColumnElement[bool]:  # noqa: N805 - SQL side
+        return and_(
+            cls.liveable,
+            or_(cls.publish_at.is_(None), cls.publish_at <= now),
+            or_(cls.take_down_at.is_(None), cls.take_down_at > now),
         )
 
     def publication(self, now: datetime) -> str:
         if self.state != PUBLISHED:
             return self.state
         if self.publish_at is not None and now < self.publish_at:
-            return "scheduled"
+            return SCHEDULED
         if self.take_down_at is not None and now >= self.take_down_at:
-            return "expired"
+            return EXPIRED
         return PUBLISHED
+
+    def was_live(self, now: datetime) -> bool:
+        """Taken down or expired: links shared while it was live still lead to the product."""
+        return self.publication(now) in (TAKEN_DOWN, EXPIRED)
 
 
 class MaterialTag(Base):

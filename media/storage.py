@@ -2,6 +2,8 @@
 
 Keys are made by the server (never from a client's file name). Callers never see a vendor
 error: a missing object is FileNotFoundError, anything else from S3 is StorageError.
+Constructing a backend does no I/O; `ensure()` creates the directory or bucket (the release
+command calls it), so a process starts while the object store is briefly down.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
-
-from flask import Flask, current_app
 
 KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_./")
 
@@ -49,13 +49,22 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
     def list(self, prefix: str = "") -> Iterator[tuple[str, datetime]]: ...
     def local_path(self, key: str, suffix: str = ""): ...  # context manager -> Path
+    def local_file(self, key: str) -> Path | None: ...
+    def direct_url(self, key: str, expires: int = 3600) -> str | None: ...
+    @property
+    def origin(self) -> str: ...
+    def ensure(self) -> None: ...
 
 
 class LocalStorage:
     backend = "local"
 
+    origin = ""  # served by the app itself
+
     def __init__(self, root: str | Path):
         self.root = Path(root).resolve()
+
+    def ensure(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
@@ -119,6 +128,13 @@ class LocalStorage:
     def local_path(self, key: str, suffix: str = "") -> Iterator[Path]:
         yield self.path(key)
 
+    def local_file(self, key: str) -> Path | None:
+        """The object's own file, to send as is (this backend keeps every object so)."""
+        return self.path(key)
+
+    def direct_url(self, key: str, expires: int = 3600) -> str | None:
+        return None  # nothing but the app serves these files
+
 
 class S3Storage:
     backend = "s3"
@@ -126,16 +142,31 @@ class S3Storage:
     def __init__(self, bucket: str, client, create_bucket: bool = True):  # noqa: ANN001
         self.bucket = bucket
         self.client = client
-        self._errors = client.exceptions
-        if create_bucket:
-            self._ensure_bucket()
+        self.create_bucket = create_bucket
 
-    def _ensure_bucket(self) -> None:
+    @property
+    def origin(self) -> str:
+        """Where direct URLs point (path-style: the endpoint itself), known without I/O."""
+        parts = urlsplit(self.client.meta.endpoint_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def ensure(self) -> None:
+        """The bucket exists (created when allowed): run by the release command, not on start."""
         try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except self._errors.ClientError:
+            with self._translate(""):
+                self.client.head_bucket(Bucket=self.bucket)
+        except FileNotFoundError:  # head_bucket's 404
+            if not self.create_bucket:
+                raise
             with self._translate(""):
                 self.client.create_bucket(Bucket=self.bucket)
+
+    def local_file(self, key: str) -> Path | None:
+        return None  # objects live in the bucket: see direct_url
+
+    def direct_url(self, key: str, expires: int = 3600) -> str | None:
+        """A presigned GET: the object store (or a CDN before it) carries bytes and ranges."""
+        return self.presigned_url(key, expires)
 
     @contextmanager
     def _translate(self, key: str) -> Iterator[None]:
@@ -239,11 +270,3 @@ def _s3_from_url(parts) -> S3Storage:  # noqa: ANN001
         ),
     )
     return S3Storage(parts.hostname or "", client, create_bucket=query.get("create", "1") != "0")
-
-
-def init_app(app: Flask) -> None:
-    app.extensions["sucai.storage"] = from_url(app.config["SUCAI_STORAGE_URL"])
-
-
-def get_storage(app: Flask | None = None) -> Storage:
-    return (app or current_app).extensions["sucai.storage"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import Flask, current_app
 from whoosh import index as whoosh_index
 
 from search import IndexCorrupt, SearchIndex, SearchResult
@@ -63,11 +62,3 @@ class Replica:
             if self._index is index:
                 self._index = None
         index.close()
-
-
-def get_replica(app: Flask | None = None) -> Replica:
-    app = app or current_app
-    replica = app.extensions.get("sucai.search")
-    if replica is None:
-        replica = app.extensions.setdefault("sucai.search", Replica(app.config["SUCAI_INDEX_DIR"]))
-    return replica

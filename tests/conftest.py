@@ -23,7 +23,6 @@ from app import create_app
 from materials.models import Base
 from materials.platform import migrate
 from materials.platform.deps import get_deps
-from materials.platform.queue import consumer
 from media.samples import jpeg_bytes, make_clip, png_bytes, product_image
 from tests.helpers import make_user
 
@@ -167,7 +166,8 @@ def settings(backend, tmp_path, request) -> dict:
             "QUEUE_URL": REDIS_URL,
             "QUEUE_NAME": f"sucai-{RUN_ID}-{uuid.uuid4().hex[:6]}",
         }
-    return base
+    marker = request.node.get_closest_marker("settings")
+    return base | (marker.kwargs if marker else {})
 
 
 _migrated: set[str] = set()
@@ -182,9 +182,11 @@ def app(settings, backend):
             migrate.upgrade(db)
             _migrated.add(db.url)
         _truncate_pg(app)
+        get_deps(app).storage.ensure()
         _empty_bucket(get_deps(app).storage)
     else:
         migrate.upgrade(db)
+        get_deps(app).storage.ensure()
     yield app
     db.dispose()
 
@@ -197,7 +199,7 @@ def client(app):
 @pytest.fixture
 def worker(app) -> Iterator[None]:
     """The real huey consumer for this app, in background threads."""
-    c = consumer(app, workers=2, periodic=False)
+    c = get_deps(app).queue.consumer(workers=2, periodic=False)
     c.start()
     yield
     c.stop(graceful=True)

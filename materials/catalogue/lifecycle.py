@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -20,6 +20,7 @@ from materials.errors import Conflict, Invalid, NotFound
 from materials.models import (
     DRAFT,
     FAILED,
+    MAX_ID,
     PROCESSING,
     PUBLISHED,
     READY,
@@ -33,6 +34,7 @@ from materials.models import (
     utcnow,
 )
 from materials.platform.deps import Deps
+from materials.validation import parse_tags
 from media.storage import Storage
 
 EXT = {
@@ -48,9 +50,6 @@ EXT = {
 def log_change(s: Session, material: Material, op: str) -> None:
     """Every change to a material leaves a change-log row in the same transaction."""
     s.add(ChangeLog(material_id=material.id, version=material.version, op=op))
-
-
-MAX_ID = 2**31 - 1  # ids are 32-bit; a larger one in a URL is simply not found
 
 
 def load_material(s: Session, material_id: int, *, lock: bool = False) -> Material:
@@ -102,7 +101,7 @@ def create_material(
                 return replay
         raise
     for asset_id in created.asset_ids:
-        deps.enqueue("process_asset", asset_id)
+        deps.queue.enqueue("process_asset", asset_id)
     return created
 
 
@@ -194,12 +193,34 @@ def update_material(deps: Deps, material_id: int, changes: dict[str, Any]) -> No
         for name, value in changes.items():
             setattr(material, name, value)
         if tags is not None:
-            material.tag_rows.clear()
-            s.flush()
-            material.tag_rows.extend(MaterialTag(tag=t, position=i) for i, t in enumerate(tags))
-        material.version += 1
-        material.updated_at = utcnow()
-        log_change(s, material, "edit")
+            _set_tags(s, material, tags)
+        _new_version(s, material)
+
+
+def add_tag(deps: Deps, material_id: int, tag: str) -> bool:
+    """Adds `tag` (checked like any tag) unless it is there; False when nothing changed. One
+    transaction with the row locked, so concurrent bulk edits never drop each other's tags."""
+    wanted = parse_tags([tag])
+    with deps.db.transaction() as s:
+        material = load_material(s, material_id, lock=True)
+        tags = parse_tags([*material.tags, *wanted])
+        if tags == material.tags:
+            return False
+        _set_tags(s, material, tags)
+        _new_version(s, material)
+        return True
+
+
+def _set_tags(s: Session, material: Material, tags: list[str]) -> None:
+    material.tag_rows.clear()
+    s.flush()  # the old rows go before the new ones meet the (material, tag) unique key
+    material.tag_rows.extend(MaterialTag(tag=t, position=i) for i, t in enumerate(tags))
+
+
+def _new_version(s: Session, material: Material) -> None:
+    material.version += 1
+    material.updated_at = utcnow()
+    log_change(s, material, "edit")
 
 
 def publish(
@@ -248,58 +269,8 @@ def retry(deps: Deps, material_id: int) -> list[int]:
         log_change(s, material, "retry")
         ids = [a.id for a in failed]
     for asset_id in ids:
-        deps.enqueue("process_asset", asset_id)
+        deps.queue.enqueue("process_asset", asset_id)
     return ids
-
-
-@dataclass
-class Page:
-    items: list[Material]
-    total: int
-    page: int
-    per_page: int
-
-
-def list_materials(
-    deps: Deps,
-    *,
-    status: str | None = None,
-    state: str | None = None,
-    q: str | None = None,
-    tag: str | None = None,
-    brand: str | None = None,
-    category: str | None = None,
-    page: int = 1,
-    per_page: int = 20,
-) -> Page:
-    stmt = select(Material)
-    if status:
-        stmt = stmt.where(Material.status == status)
-    if state:
-        stmt = stmt.where(Material.state == state)
-    if brand:
-        stmt = stmt.where(Material.brand == brand)
-    if category:
-        stmt = stmt.where(Material.category == category)
-    if tag:
-        stmt = stmt.where(Material.tag_rows.any(MaterialTag.tag == tag.lower()))
-    if q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            or_(Material.title.like(like, escape="\\"), Material.copy.like(like, escape="\\"))
-        )
-    with deps.db.read() as s:
-        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        items = s.scalars(
-            stmt.options(
-                selectinload(Material.assets).selectinload(Asset.renditions),
-                selectinload(Material.tag_rows),
-            )
-            .order_by(Material.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        ).all()
-    return Page(list(items), total, page, per_page)
 
 
 def get_material(deps: Deps, material_id: int) -> Material:
@@ -312,10 +283,10 @@ __all__ = [
     "PUBLISHED",
     "create_material",
     "update_material",
+    "add_tag",
     "publish",
     "unpublish",
     "retry",
-    "list_materials",
     "get_material",
     "log_change",
     "load_material",

@@ -49,7 +49,7 @@ def _render(deps: Deps, kind: str, key: str, mime: str, duration: float | None) 
     with deps.storage.local_path(key, suffix=suffix) as src:
         if kind == "photo":
             return images.photo_renditions(
-                src, deps.setting("DISPLAY_SIDE"), deps.setting("THUMB_SIDE")
+                src, deps.settings.DISPLAY_SIDE, deps.settings.THUMB_SIDE
             )
         return _video_renditions(deps, src, mime)
 
@@ -58,7 +58,7 @@ def _video_renditions(deps: Deps, src: Path, mime: str) -> list[Rendered]:
     info = video.probe(src, mime)  # again: never trust what was true at upload time
     with tempfile.TemporaryDirectory(prefix="sucai-v-") as tmp:
         out, still = Path(tmp) / "video.mp4", Path(tmp) / "poster.jpg"
-        w, h = video.transcode(src, mime, info, out, deps.setting("VIDEO_SHORT_SIDE"))
+        w, h = video.transcode(src, mime, info, out, deps.settings.VIDEO_SHORT_SIDE)
         video.poster(out, info.duration, still)
         return [
             Rendered("video", out.read_bytes(), "video/mp4", w, h),
@@ -108,7 +108,7 @@ def _finish(deps: Deps, asset_id: int, rows: list[Rendition], error: str | None)
 def sweep_orphans(deps: Deps, now: datetime | None = None) -> int:
     """Delete stored files that no row refers to and that are older than the grace period
     (younger ones may belong to an upload whose transaction is still open)."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=deps.setting("ORPHAN_GRACE_SECONDS"))
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=deps.settings.ORPHAN_GRACE_SECONDS)
     with deps.db.read() as s:
         known = set(s.scalars(select(Asset.key)))
         known |= set(s.scalars(select(Rendition.key)))

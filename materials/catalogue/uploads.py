@@ -1,72 +1,29 @@
-"""Uploaded files: streamed to temp files with the hash and the size cap applied as bytes arrive,
-then typed from content and checked against the limits before anything is stored."""
+"""Uploaded files, checked before anything is stored: typed from content (never from the name or
+the client's Content-Type) and held to the limits the settings declare. The web layer streams
+each file to a temp file with the hash and the size cap applied as bytes arrive
+(materials/web/uploads.py) and hands it here as a `Spooled`."""
 
 from __future__ import annotations
 
 import hashlib
-import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
-
-from flask import Request, current_app
-from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from typing import Any
 
 from materials.errors import Invalid, TooLarge, UnsupportedMedia
 from media import video
 from media.images import MediaRejected, inspect_photo, sniff
 
 
-class HashingTempFile:
-    """A temp file that hashes what is written and refuses to grow past `limit` bytes."""
+@dataclass(frozen=True)
+class Spooled:
+    """A received file already on local disk, hashed and size-capped as it arrived."""
 
-    def __init__(self, limit: int):
-        self._file: IO[bytes] = tempfile.NamedTemporaryFile(prefix="sucai-up-")  # noqa: SIM115
-        self._hash = hashlib.sha256()
-        self.limit = limit
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.size += len(data)
-        if self.size > self.limit:
-            raise RequestEntityTooLarge(f"a file is over {self.limit:,} bytes")
-        self._hash.update(data)
-        return self._file.write(data)
-
-    @property
-    def sha256(self) -> str:
-        return self._hash.hexdigest()
-
-    @property
-    def name(self) -> str:
-        return self._file.name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self._file, attr)
-
-
-class UploadRequest(Request):
-    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
-        # json.loads raises RecursionError, not ValueError, for a body nested ~1,000 deep,
-        # which Flask's silent=True does not catch: treat it like any other unreadable JSON.
-        try:
-            return super().get_json(force=force, silent=silent, cache=cache)
-        except RecursionError:
-            if silent:
-                return None
-            raise BadRequest("the JSON body is nested too deeply") from None
-
-    def _get_file_stream(
-        self,
-        total_content_length,
-        content_type,
-        filename=None,  # noqa: ANN001
-        content_length=None,
-    ):  # noqa: ANN001
-        cfg = current_app.config
-        limit = max(cfg["SUCAI_MAX_PHOTO_BYTES"], cfg["SUCAI_MAX_VIDEO_BYTES"])
-        return HashingTempFile(limit)
+    filename: str  # the client's name: for messages and metadata only
+    path: Path
+    size: int
+    sha256: str
 
 
 @dataclass
@@ -84,41 +41,32 @@ class IncomingFile:
 
 
 def check_files(
-    photos: list[FileStorage], videos: list[FileStorage], cfg: dict[str, Any]
+    photos: list[Spooled], videos: list[Spooled], cfg: Mapping[str, Any]
 ) -> list[IncomingFile]:
     """Every file typed and checked; the first broken rule raises, naming the file."""
-    photos = [f for f in photos if f.filename or _size(f)]
-    videos = [f for f in videos if f.filename or _size(f)]
+    photos = [f for f in photos if f.filename or f.size]
+    videos = [f for f in videos if f.filename or f.size]
     if not photos:
         raise Invalid("at least one photo is required", field="photos", rule="required")
-    if len(photos) > cfg["SUCAI_MAX_PHOTOS"]:
+    if len(photos) > cfg["MAX_PHOTOS"]:
         raise Invalid(
-            f"{len(photos)} photos; the limit is {cfg['SUCAI_MAX_PHOTOS']}",
+            f"{len(photos)} photos; the limit is {cfg['MAX_PHOTOS']}",
             field="photos",
             rule="max_items",
         )
     if len(videos) > 1:
         raise Invalid("at most one video", field="video", rule="max_items")
-    checked = [_check_photo(f, i, cfg) for i, f in enumerate(photos)]
-    checked += [_check_video(f, cfg) for f in videos]
+    checked = [_check("photo", f"photos[{i}]", f, cfg) for i, f in enumerate(photos)]
+    checked += [_check("video", "video", f, cfg) for f in videos]
     return checked
 
 
-def _size(f: FileStorage) -> int:
-    stream = f.stream
-    return getattr(stream, "size", None) or 0
-
-
-def _spooled(f: FileStorage) -> HashingTempFile:
-    stream = f.stream
-    if not isinstance(stream, HashingTempFile):  # pragma: no cover - werkzeug always spools here
-        raise RuntimeError("upload was not streamed through HashingTempFile")
-    stream.flush()
-    return stream
+def _check(kind: str, field: str, f: Spooled, cfg: Mapping[str, Any]) -> IncomingFile:
+    return _inspect(kind, field, f.path, f.size, f.sha256, f.filename, cfg)
 
 
 def check_path(
-    kind: str, field: str, path: Path, filename: str, cfg: dict[str, Any]
+    kind: str, field: str, path: Path, filename: str, cfg: Mapping[str, Any]
 ) -> IncomingFile:
     """The same checks for a file already on disk (demo data, imports)."""
     digest = hashlib.sha256()
@@ -128,24 +76,10 @@ def check_path(
     return _inspect(kind, field, Path(path), path.stat().st_size, digest.hexdigest(), filename, cfg)
 
 
-def _check_photo(f: FileStorage, i: int, cfg: dict[str, Any]) -> IncomingFile:
-    spool = _spooled(f)
-    return _inspect(
-        "photo", f"photos[{i}]", Path(spool.name), spool.size, spool.sha256, f.filename or "", cfg
-    )
-
-
-def _check_video(f: FileStorage, cfg: dict[str, Any]) -> IncomingFile:
-    spool = _spooled(f)
-    return _inspect(
-        "video", "video", Path(spool.name), spool.size, spool.sha256, f.filename or "", cfg
-    )
-
-
 def _inspect(
-    kind: str, field: str, path: Path, size: int, sha256: str, name: str, cfg: dict[str, Any]
+    kind: str, field: str, path: Path, size: int, sha256: str, name: str, cfg: Mapping[str, Any]
 ) -> IncomingFile:
-    limit = cfg["SUCAI_MAX_PHOTO_BYTES" if kind == "photo" else "SUCAI_MAX_VIDEO_BYTES"]
+    limit = cfg["MAX_PHOTO_BYTES" if kind == "photo" else "MAX_VIDEO_BYTES"]
     if size == 0:
         raise Invalid(f"{field} is empty", field=field, file=name, rule="empty")
     if size > limit:
@@ -171,10 +105,10 @@ def _inspect(
 
 
 def _inspect_photo(
-    field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: dict[str, Any]
+    field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: Mapping[str, Any]
 ) -> IncomingFile:
     try:
-        info = inspect_photo(path, cfg["SUCAI_MAX_PHOTO_PIXELS"])
+        info = inspect_photo(path, cfg["MAX_PHOTO_PIXELS"])
     except MediaRejected as exc:
         cls = TooLarge if exc.rule == "max_pixels" else UnsupportedMedia
         raise cls(f"{field}: {exc.detail}", field=field, file=name, rule=exc.rule) from None
@@ -184,7 +118,7 @@ def _inspect_photo(
 
 
 def _inspect_video(
-    field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: dict[str, Any]
+    field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: Mapping[str, Any]
 ) -> IncomingFile:
     try:
         info = video.probe(path, mime)
@@ -192,17 +126,17 @@ def _inspect_video(
         raise UnsupportedMedia(
             f"video: {exc.detail}", field=field, file=name, rule=exc.rule
         ) from None
-    if info.duration > cfg["SUCAI_MAX_VIDEO_SECONDS"]:
+    if info.duration > cfg["MAX_VIDEO_SECONDS"]:
         raise Invalid(
-            f"video is {info.duration:.0f} s; the limit is {cfg['SUCAI_MAX_VIDEO_SECONDS']} s",
+            f"video is {info.duration:.0f} s; the limit is {cfg['MAX_VIDEO_SECONDS']} s",
             field=field,
             file=name,
             rule="max_duration",
         )
-    if max(info.width, info.height) > cfg["SUCAI_MAX_VIDEO_SIDE"]:
+    if max(info.width, info.height) > cfg["MAX_VIDEO_SIDE"]:
         raise Invalid(
             f"video is {info.width}×{info.height}; the largest side allowed is "
-            f"{cfg['SUCAI_MAX_VIDEO_SIDE']}",
+            f"{cfg['MAX_VIDEO_SIDE']}",
             field=field,
             file=name,
             rule="max_resolution",

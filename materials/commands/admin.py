@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from materials.errors import Problem
@@ -26,8 +26,11 @@ def release() -> None:
     """Create or migrate the data store (safe to run again)."""
     from materials.platform import migrate
 
-    migrate.upgrade(get_deps().db)
+    deps = get_deps()
+    migrate.upgrade(deps.db)
     click.echo("database is at the latest schema")
+    deps.storage.ensure()
+    click.echo(f"storage is ready ({deps.storage.backend})")
 
 
 @click.group(cls=AppGroup)
@@ -58,9 +61,8 @@ def users_create(name: str, role: str, password: str | None) -> None:
 @with_appcontext
 def worker(workers: int | None) -> None:
     """Run the media worker: renditions, transcodes, orphan sweeps."""
-    from materials.platform.queue import consumer
-
-    consumer(current_app._get_current_object(), workers).run()
+    deps = get_deps()
+    deps.queue.consumer(workers or deps.settings.WORKERS).run()
 
 
 @click.command()

@@ -122,10 +122,10 @@ def _material(deps: Deps, ops: User, tmp: Path, i: int, item: tuple) -> int:
     for n in range(3 if i % 2 == 0 else 2):
         path = tmp / f"{i}-{n}.jpg"
         path.write_bytes(jpeg_bytes(product_image(1600, 1600, seed=i + n)))
-        files.append(check_path("photo", f"photos[{n}]", path, path.name, deps.cfg))
+        files.append(check_path("photo", f"photos[{n}]", path, path.name, deps.settings))
     if i == 0:
         clip = make_clip(tmp / "clip.mp4", seconds=4, width=540, height=960)
-        files.append(check_path("video", "video", clip, "clip.mp4", deps.cfg))
+        files.append(check_path("video", "video", clip, "clip.mp4", deps.settings))
     fields = {
         "title": title,
         "copy": copy,

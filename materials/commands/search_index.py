@@ -8,9 +8,11 @@ import signal
 import threading
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from whoosh import index as whoosh_index
+
+from materials.platform.deps import get_deps
 
 
 def init_app(app: Flask) -> None:
@@ -21,7 +23,7 @@ def init_app(app: Flask) -> None:
 def _follower():
     from materials.indexing.follower import Follower
 
-    return Follower.for_app(current_app._get_current_object())
+    return Follower.for_deps(get_deps())
 
 
 @click.command()

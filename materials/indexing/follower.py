@@ -37,14 +37,14 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
 
-from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from materials.indexing.documents import iter_live_docs, live_versions, load_docs
 from materials.models import ChangeLog, utcnow
-from materials.platform.db import Database, get_db
+from materials.platform.db import Database
+from materials.platform.deps import Deps
 from search import IndexBusy, SearchIndex
 
 log = logging.getLogger(__name__)
@@ -124,9 +124,9 @@ class Follower:
         self._next_reconcile = 0.0
 
     @classmethod
-    def for_app(cls, app: Flask, **options) -> Follower:
-        options.setdefault("poll", app.config["SUCAI_INDEX_POLL_MS"] / 1000)
-        return cls(get_db(app), app.config["SUCAI_INDEX_DIR"], **options)
+    def for_deps(cls, deps: Deps, **options) -> Follower:
+        options.setdefault("poll", deps.settings.INDEX_POLL_MS / 1000)
+        return cls(deps.db, deps.settings.INDEX_DIR, **options)
 
     # -- start ------------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,11 +69,3 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn):  # noqa: ANN001
         immediate = conn.get_execution_options().get("sucai_immediate")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def init_app(app: Flask) -> None:
-    app.extensions["sucai.db"] = Database(app.config["SUCAI_DATABASE_URL"])
-
-
-def get_db(app: Flask | None = None) -> Database:
-    return (app or current_app).extensions["sucai.db"]

@@ -1,18 +1,26 @@
 """The job queue: huey on SQLite by default, on Redis at scale (SUCAI_QUEUE_URL).
 
-Tasks are registered per app in init_app (nothing at import time) and only ever enqueued
-after the database transaction that made their rows has committed.
+The queue knows no job: it is given a table of handlers (`materials/jobs.py`) and runs them by
+name. huey itself is made on first use, so constructing a Queue touches no file and no server.
+Jobs are only ever enqueued after the database transaction that made their rows has committed.
 """
 
 from __future__ import annotations
 
-import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
-log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job huey runs on a schedule in the worker (crontab fields, e.g. minute="*/15")."""
+
+    handler: Callable[[], None]
+    schedule: Mapping[str, str]
 
 
 def make_huey(url: str, name: str) -> Huey:
@@ -24,44 +32,54 @@ def make_huey(url: str, name: str) -> Huey:
     raise ValueError(f"unsupported queue URL scheme: {scheme!r}")
 
 
-def init_app(app: Flask) -> None:
-    from materials.catalogue import renditions as processing
-    from materials.platform.deps import get_deps
+class Queue:
+    def __init__(self, url: str, name: str) -> None:
+        if urlsplit(url).scheme not in ("sqlite", "redis", "rediss"):
+            raise ValueError(f"unsupported queue URL: {url!r}")
+        self.url, self.name = url, name
+        self._handlers: dict[str, Callable[..., None]] = {}
+        self._periodic: dict[str, Periodic] = {}
+        self._huey: Huey | None = None
+        self._tasks: dict[str, Callable[..., object]] = {}
+        self._lock = threading.Lock()
 
-    huey = make_huey(app.config["SUCAI_QUEUE_URL"], app.config["SUCAI_QUEUE_NAME"])
+    def register(
+        self,
+        handlers: Mapping[str, Callable[..., None]],
+        periodic: Mapping[str, Periodic] | None = None,
+    ) -> None:
+        if self._huey is not None:
+            raise RuntimeError("register every job before the queue is first used")
+        self._handlers.update(handlers)
+        self._periodic.update(periodic or {})
 
-    @huey.task(name="process_asset")
-    def process_asset(asset_id: int) -> None:
-        with app.app_context():
-            processing.process_asset(get_deps(app), asset_id)
+    @property
+    def huey(self) -> Huey:
+        with self._lock:
+            if self._huey is None:
+                self._huey = self._make()
+            return self._huey
 
-    @huey.periodic_task(crontab(minute="*/15"), name="sweep_orphans")
-    def sweep_orphans() -> None:
-        with app.app_context():
-            removed = processing.sweep_orphans(get_deps(app))
-            if removed:
-                log.info("swept %d orphan files", removed)
+    def _make(self) -> Huey:
+        huey = make_huey(self.url, self.name)
+        for name, handler in self._handlers.items():
+            self._tasks[name] = huey.task(name=name)(handler)
+        for name, job in self._periodic.items():
+            huey.periodic_task(crontab(**job.schedule), name=name)(job.handler)
+        return huey
 
-    app.extensions["sucai.huey"] = huey
-    app.extensions["sucai.tasks"] = {"process_asset": process_asset}
+    def enqueue(self, job: str, *args: object) -> None:
+        self.huey  # noqa: B018 - makes huey (and the tasks) on first use
+        self._tasks[job](*args)
 
-
-def get_huey(app: Flask) -> Huey:
-    return app.extensions["sucai.huey"]
-
-
-def enqueue(app: Flask, task: str, *args: object) -> None:
-    app.extensions["sucai.tasks"][task](*args)
-
-
-def consumer(app: Flask, workers: int | None = None, periodic: bool = True):  # noqa: ANN201
-    """A huey consumer for this app: `.run()` in the worker process, `.start()` in tests
-    (without the periodic sweep there, which would race the tests' own files)."""
-    return get_huey(app).create_consumer(
-        workers=workers or app.config["SUCAI_WORKERS"],
-        worker_type="thread",
-        periodic=periodic,
-        initial_delay=0.05,
-        max_delay=0.5,
-        check_worker_health=True,
-    )
+    def consumer(self, workers: int, periodic: bool = True):  # noqa: ANN201
+        """A huey consumer: `.run()` in the worker process, `.start()` in tests (without the
+        periodic jobs there, which would race the tests' own files)."""
+        return self.huey.create_consumer(
+            workers=workers,
+            worker_type="thread",
+            periodic=periodic,
+            initial_delay=0.05,
+            max_delay=0.5,
+            check_worker_health=True,
+        )

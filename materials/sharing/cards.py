@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from materials.accounts import seller_by_code
 from materials.errors import NotFound
-from materials.models import Asset, Material
+from materials.models import Asset, Material, parse_id
 from materials.platform.deps import Deps
 from materials.sharing import cardstore
 from materials.sharing.cardstore import Wanted
@@ -87,24 +87,6 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
 
 
-def referral_url(public_url: str, code: str, material_id: int) -> str:
-    return f"{public_url}/r/{code}/{material_id}"
-
-
-def card_path(material_id: int, code: str, layout: str) -> str:
-    return f"/cards/{material_id}/{code}/{layout}.jpg"
-
-
-MAX_ID = 2**31 - 1  # ids are INTEGER: PostgreSQL refuses a larger number outright
-
-
-def parse_id(text: str) -> int | None:
-    """A material id as it appears in a public URL: plain ASCII digits, no sign, no zero pad."""
-    if not re.fullmatch(r"[1-9][0-9]{0,9}", text) or int(text) > MAX_ID:
-        return None
-    return int(text)
-
-
 def photo_index(layout: str) -> int | None:
     """0-based photo for `photo-<n>` (n is 1-based), None for the big layouts; KeyError for
     anything else."""
@@ -162,8 +144,8 @@ def _spec(
         ),
         seller_name=seller_name,
         code=code,
-        url=referral_url(deps.setting("PUBLIC_URL"), code, material.id),
-        display_side=deps.setting("DISPLAY_SIDE"),
+        url=deps.urls.referral(code, material.id),
+        display_side=deps.settings.DISPLAY_SIDE,
     )
 
 
@@ -250,7 +232,7 @@ _font_configured: list[str] = []
 
 def _use_configured_font(deps: Deps) -> None:
     """SUCAI_FONT_PATH, when set, replaces the fontconfig lookup (once per process)."""
-    path = deps.setting("FONT_PATH")
+    path = deps.settings.FONT_PATH
     if path and _font_configured != [path]:
         configure_fonts(regular=path)
         _font_configured[:] = [path]

@@ -10,7 +10,7 @@ forwarded" by much, at a tenth of the indexing work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import update
@@ -19,7 +19,6 @@ from materials.catalogue.lifecycle import load_material, log_change
 from materials.errors import NotFound
 from materials.models import Forward, Material, User, utcnow
 from materials.platform.deps import Deps
-from materials.sharing.cards import MAX_ID, card_path, referral_url
 
 REINDEX_EVERY = 10
 BIG_LAYOUTS = ("square", "poster", "story")
@@ -38,25 +37,29 @@ class Share:
 
 def forward(deps: Deps, seller: User, material_id: int, now: datetime) -> Share:
     """Everything to forward a live material as `seller`; records the forward."""
-    if material_id > MAX_ID:
-        raise NotFound(f"material {material_id} not found", rule="not_found")
     with deps.db.read() as s:
         material = load_material(s, material_id)
     if not material.is_live(now) or not material.photos:
         raise NotFound(f"material {material_id} not found", rule="not_found")
-    code = seller.referral_code or ""
-    link = referral_url(deps.setting("PUBLIC_URL"), code, material.id)
     count = record_forward(deps, seller.id, material.id)
+    return replace(share(deps, material, seller.referral_code or ""), forward_count=count)
+
+
+def share(deps: Deps, material: Material, code: str) -> Share:
+    """What forwarding `material` as the seller with `code` hands out; records nothing (the
+    seller's page needs it before the tap, so that the copy happens inside the tap)."""
+    link = deps.urls.referral(code, material.id)
     return Share(
         material=material,
         code=code,
         link=link,
         text=share_text(material, link),
-        cards={name: card_path(material.id, code, name) for name in BIG_LAYOUTS},
+        cards={name: deps.urls.card(material.id, code, name) for name in BIG_LAYOUTS},
         photo_cards=[
-            card_path(material.id, code, f"photo-{n}") for n in range(1, len(material.photos) + 1)
+            deps.urls.card(material.id, code, f"photo-{n}")
+            for n in range(1, len(material.photos) + 1)
         ],
-        forward_count=count,
+        forward_count=material.forward_count,
     )
 
 

@@ -22,15 +22,10 @@ from werkzeug.urls import iri_to_uri
 
 from materials.accounts import seller_by_code
 from materials.errors import Conflict, Invalid, NotFound
-from materials.models import Click, Conversion, Material, User
+from materials.models import MAX_ID, Click, Conversion, Material, User, parse_id
 from materials.platform.deps import Deps
 from materials.sharing import bots
-from materials.sharing.cards import MAX_ID, parse_id
 from materials.validation import clean_text, parse_price
-
-# A material the public may no longer see, but whose link was shared while it was live: the
-# buyer still reaches the product, the click just is not counted.
-GONE = ("taken_down", "expired")
 
 
 @dataclass(frozen=True)
@@ -64,10 +59,12 @@ def follow(deps: Deps, code: str, material_ref: str, visit: Visit, now: datetime
             raise NotFound("no such referral link", rule="not_found")
     if material.is_live(now):
         record_click(deps, seller.id, material.id, visit, now)
-    elif material.publication(now) not in GONE:
+    elif not material.was_live(now):
+        # A material the public may no longer see, but whose link was shared while it was
+        # live, still leads the buyer to the product (uncounted); one never public is 404.
         raise NotFound("no such referral link", rule="not_found")
     # Only stored values reach the Location header: the product URL and the seller's own code.
-    return with_ref(material.product_url, deps.setting("REF_PARAM"), seller.referral_code)
+    return with_ref(material.product_url, deps.settings.REF_PARAM, seller.referral_code)
 
 
 def visitor_hash(secret: str, visit: Visit) -> str:
@@ -90,9 +87,9 @@ def invalid_reason(visit: Visit) -> str | None:
 def record_click(
     deps: Deps, seller_id: int, material_id: int, visit: Visit, now: datetime
 ) -> Click:
-    visitor = visitor_hash(deps.setting("SECRET_KEY"), visit)
+    visitor = visitor_hash(deps.settings.SECRET_KEY, visit)
     reason = invalid_reason(visit)
-    window = timedelta(seconds=deps.setting("CLICK_WINDOW_SECONDS"))
+    window = timedelta(seconds=deps.settings.CLICK_WINDOW_SECONDS)
     with deps.db.transaction() as s:
         # Two taps at once by one visitor must not both be "first": serialize each seller's
         # clicks on the seller's row (SQLite's BEGIN IMMEDIATE already serializes writers).

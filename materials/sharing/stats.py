@@ -65,7 +65,7 @@ class Period:
 
 def parse_period(deps: Deps, first: str | None, last: str | None, now: datetime) -> Period:
     """`from`/`to` as YYYY-MM-DD local days, inclusive; by default the last 30 days."""
-    zone = ZoneInfo(deps.setting("TIMEZONE"))
+    zone = ZoneInfo(deps.settings.TIMEZONE)
     end = _day_arg("to", last) or now.astimezone(zone).date()
     start = _day_arg("from", first) or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from materials.catalogue.uploads import UploadRequest
+from materials.web.uploads import UploadRequest
 
 
 def register_blueprints(app: Flask) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import abort, g, redirect, request, session, url_for
 
-from materials.accounts import user_for_token
+from materials.accounts import user_by_id, user_for_token
 from materials.errors import Forbidden, Unauthorized
 from materials.models import User
 from materials.platform.deps import get_deps
@@ -23,11 +23,7 @@ def bearer_user() -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
         return None
-    with get_deps().db.read() as s:
-        user = user_for_token(s, token.strip())
-        if user is not None:
-            s.expunge(user)
-        return user
+    return user_for_token(get_deps().db, token.strip())
 
 
 def require_role(*roles: str) -> Callable:
@@ -73,12 +69,10 @@ def session_user() -> User | None:
     user = None
     uid, fingerprint = session.get("uid"), session.get("pw")
     if isinstance(uid, int) and isinstance(fingerprint, str):
-        with get_deps().db.read() as s:
-            found = s.get(User, uid)
-            if found is not None and found.password_hash:
-                if hmac.compare_digest(fingerprint, _password_fingerprint(found)):
-                    s.expunge(found)
-                    user = found
+        found = user_by_id(get_deps().db, uid)
+        if found is not None and found.password_hash:
+            if hmac.compare_digest(fingerprint, _password_fingerprint(found)):
+                user = found
     g.session_user = user
     return user
 

@@ -24,6 +24,7 @@ from flask import Flask, Response, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from materials.errors import Problem
+from materials.platform.deps import get_deps
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -132,23 +133,9 @@ CSRF_ALWAYS = frozenset({"auth.signin", "auth.signout"})
 # ---------------------------------------------------------------- headers
 
 
-def _storage_origin(app: Flask) -> str:
-    """Where media redirects to on the S3 backend; images and video load from there."""
-    cached = app.extensions.get("sucai.storage_origin")
-    if cached is None:
-        from media.storage import get_storage
-
-        storage = get_storage(app)
-        cached = ""
-        if hasattr(storage, "presigned_url"):
-            parts = urlsplit(storage.presigned_url("renditions/csp-probe.jpg", expires=60))
-            cached = f"{parts.scheme}://{parts.netloc}"
-        app.extensions["sucai.storage_origin"] = cached
-    return cached
-
-
 def content_security_policy(frameable: bool) -> str:
-    media = " ".join(filter(None, ["'self'", _storage_origin(current_app)]))
+    # Media may redirect to the object store (S3 backend): images and video load from there.
+    media = " ".join(filter(None, ["'self'", get_deps().storage.origin]))
     directives = [
         "default-src 'self'",
         "script-src 'self'",
@@ -238,7 +225,7 @@ def mark_private() -> None:
 
 
 def init_app(app: Flask) -> None:
-    secure = app.config["SUCAI_PUBLIC_URL"].startswith("https://")
+    secure = get_deps(app).urls.public.startswith("https://")
     app.config.update(
         SESSION_COOKIE_NAME="sucai_session",
         SESSION_COOKIE_HTTPONLY=True,

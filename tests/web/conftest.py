@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
+from materials.platform.deps import get_deps
 from tests.conftest import free_port
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, make_user, post_upload, wait_until
 
@@ -103,7 +104,7 @@ def indexer(app) -> Iterator[None]:
     from materials.indexing.follower import Follower
 
     stop = threading.Event()
-    follower = Follower.for_app(app, poll=0.05)
+    follower = Follower.for_deps(get_deps(app), poll=0.05)
     thread = threading.Thread(target=follower.run, args=(stop,), daemon=True)
     thread.start()
     yield

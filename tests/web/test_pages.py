@@ -89,7 +89,7 @@ def test_ops_edit_errors_keep_what_was_typed(app, ops_client):
 
 def test_ops_schedules_a_window_in_local_time(app, ops_client):
     mid = make_material(app, "定时", publish=False)
-    zone = ZoneInfo(app.config["SUCAI_TIMEZONE"])
+    zone = ZoneInfo(get_deps(app).settings.TIMEZONE)
     start = datetime.now(zone).replace(second=0, microsecond=0) + timedelta(days=1)
     form = {
         "csrf_token": ops_client.csrf,

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from materials.platform.deps import get_deps
 from tests.web.conftest import ready_material
 
 
@@ -34,7 +35,7 @@ def meta(html: str, key: str) -> str | None:
 
 
 def test_share_page_with_a_sellers_code(client, app, live, seller_user):
-    base, code = app.config["SUCAI_PUBLIC_URL"], seller_user["referral_code"]
+    base, code = get_deps(app).settings.PUBLIC_URL, seller_user["referral_code"]
     resp = client.get(f"/m/{live}?ref={code}")
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
@@ -87,7 +88,7 @@ def test_embed_js_is_served_to_any_origin(client):
 
 
 def test_oembed_rich(client, app, live, seller_user):
-    base, code = app.config["SUCAI_PUBLIC_URL"], seller_user["referral_code"]
+    base, code = get_deps(app).settings.PUBLIC_URL, seller_user["referral_code"]
     resp = client.get("/oembed", query_string={"url": f"{base}/m/{live}?ref={code}"})
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     body = resp.get_json()
@@ -100,7 +101,7 @@ def test_oembed_rich(client, app, live, seller_user):
 
 
 def test_oembed_respects_max_sizes(client, app, live):
-    url = f"{app.config['SUCAI_PUBLIC_URL']}/m/{live}"
+    url = f"{get_deps(app).settings.PUBLIC_URL}/m/{live}"
     body = client.get(
         "/oembed", query_string={"url": url, "maxwidth": "200", "maxheight": "9999"}
     ).get_json()
@@ -114,7 +115,7 @@ def test_oembed_respects_max_sizes(client, app, live):
 
 
 def test_oembed_refuses_what_is_not_a_sucai_share_page(client, app, live, draft):
-    base = app.config["SUCAI_PUBLIC_URL"]
+    base = get_deps(app).settings.PUBLIC_URL
     for url in (
         f"https://evil.example/m/{live}",
         f"{base}/ops/m/{live}",
@@ -131,6 +132,6 @@ def test_oembed_refuses_what_is_not_a_sucai_share_page(client, app, live, draft)
 
 
 def test_oembed_only_speaks_json(client, app, live):
-    url = f"{app.config['SUCAI_PUBLIC_URL']}/m/{live}"
+    url = f"{get_deps(app).settings.PUBLIC_URL}/m/{live}"
     resp = client.get("/oembed", query_string={"url": url, "format": "xml"})
     assert resp.status_code == 501

@@ -279,7 +279,7 @@ def test_the_forward_payload_is_json_that_cannot_close_its_script_block(seller_c
 
 
 def test_hostile_copy_is_escaped_in_oembed_html(client, app, hostile, seller_user):
-    base = app.config["SUCAI_PUBLIC_URL"]
+    base = get_deps(app).settings.PUBLIC_URL
     url = f"{base}/m/{hostile}?ref={seller_user['referral_code']}"
     body = client.get("/oembed", query_string={"url": url, "format": "json"}).get_json()
     assert body["title"] == HOSTILE["title"]  # JSON carries the text as it is

@@ -5,31 +5,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, g, jsonify, request, url_for
 
+from materials.catalogue import browse
 from materials.catalogue import lifecycle as service
 from materials.catalogue.uploads import check_files
 from materials.errors import Invalid
+from materials.formatting import iso
+from materials.formatting import yuan as money
 from materials.models import Asset, Material
 from materials.platform.deps import get_deps
 from materials.validation import clean_text, material_fields, parse_time, small_int
 from materials.web.api.openapi import openapi_document
 from materials.web.auth import require_role
+from materials.web.uploads import spooled
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PER_PAGE = 100
 
 
-def money(cents: int | None) -> str | None:
-    return None if cents is None else f"{cents // 100}.{cents % 100:02d}"
-
-
-def iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when else None
-
-
 def media_url(key: str) -> str:
-    return url_for("media.serve", key=key, _external=True)
+    urls = get_deps().urls
+    return urls.absolute(urls.media(key))
 
 
 def asset_json(a: Asset) -> dict[str, Any]:
@@ -113,9 +110,11 @@ def create() -> Response:
     if request.mimetype != "multipart/form-data":
         raise Invalid("upload with multipart/form-data", rule="content_type")
     form, tags = _form_or_json()
-    fields = material_fields(form, tags or [], deps.setting("MAX_TEXT_CHARS"), partial=False)
+    fields = material_fields(form, tags or [], deps.settings.MAX_TEXT_CHARS, partial=False)
     files = check_files(
-        request.files.getlist("photos"), request.files.getlist("video"), current_app.config
+        spooled(request.files.getlist("photos")),
+        spooled(request.files.getlist("video")),
+        deps.settings,
     )
     key = request.headers.get("Idempotency-Key")
     if key is not None:
@@ -142,7 +141,7 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
 @require_role("ops")
 def index() -> Response:
     args = request.args
-    page = service.list_materials(
+    page = browse.list_materials(
         get_deps(),
         status=args.get("status"),
         state=args.get("state"),
@@ -175,7 +174,7 @@ def get(material_id: int) -> Response:
 def edit(material_id: int) -> Response:
     deps = get_deps()
     form, tags = _form_or_json()
-    changes = material_fields(form, tags, deps.setting("MAX_TEXT_CHARS"), partial=True)
+    changes = material_fields(form, tags, deps.settings.MAX_TEXT_CHARS, partial=True)
     if not changes:
         raise Invalid("nothing to change: send at least one field", rule="empty")
     service.update_material(deps, material_id, changes)

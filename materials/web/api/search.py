@@ -13,19 +13,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
+from materials.catalogue.browse import live_by_id
 from materials.errors import Invalid
-from materials.models import ROLES, Asset, Material
+from materials.formatting import iso
+from materials.formatting import yuan as money
+from materials.models import ROLES, Material
 from materials.platform.deps import get_deps
 from materials.validation import parse_price
-from materials.web.api.materials import iso, media_url, money
+from materials.web.api.materials import media_url
 from materials.web.auth import require_role
 from materials.web.errorhandlers import problem_response
 from search import Hit, SearchResult
-from search.replica import IndexUnavailable, get_replica
+from search.replica import IndexUnavailable
 
 bp = Blueprint("search_api", __name__, url_prefix="/api/v1")
 
@@ -113,22 +114,6 @@ def parse_search(args: MultiDict) -> dict[str, Any]:
     }
 
 
-def live_materials(ids: list[int], now: datetime) -> dict[int, Material]:
-    """The materials among ``ids`` that are live at ``now``, read from the database."""
-    if not ids:
-        return {}
-    stmt = (
-        select(Material)
-        .where(Material.id.in_(ids))
-        .options(
-            selectinload(Material.assets).selectinload(Asset.renditions),
-            selectinload(Material.tag_rows),
-        )
-    )
-    with get_deps().db.read() as s:
-        return {m.id: m for m in s.scalars(stmt) if m.is_live(now)}
-
-
 def _thumbnail(m: Material) -> str | None:
     photo = m.photos[0] if m.photos else None
     thumb = photo.rendition("thumb") if photo else None
@@ -188,10 +173,10 @@ def search() -> Response:
     params = parse_search(request.args)
     now = datetime.now(UTC)
     try:
-        result = get_replica().search(**params, now=now)
+        result = get_deps().search.search(**params, now=now)
     except IndexUnavailable as exc:
         resp = problem_response(503, "Service unavailable", str(exc), rule="index_not_ready")
         resp.headers["Retry-After"] = "5"
         return resp
-    live = live_materials([h.id for h in result.hits if isinstance(h.id, int)], now)
+    live = live_by_id(get_deps(), [h.id for h in result.hits if isinstance(h.id, int)], now)
     return jsonify(result_json(result, live))

@@ -8,11 +8,13 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from materials.errors import Invalid
+from materials.formatting import iso
+from materials.formatting import yuan as money
 from materials.models import Material
 from materials.platform.deps import get_deps
 from materials.sharing import forwarding, referrals, stats
 from materials.sharing.stats import Metrics, Period
-from materials.web.api.materials import iso, media_url, money
+from materials.web.api.materials import media_url
 from materials.web.auth import require_role
 
 bp = Blueprint("share_api", __name__, url_prefix="/api/v1")
@@ -27,7 +29,7 @@ MAX_TOP = 100
 def forward(material_id: int) -> Response:
     deps = get_deps()
     share = forwarding.forward(deps, g.user, material_id, datetime.now(UTC))
-    public = deps.setting("PUBLIC_URL")
+    urls = deps.urls
     body: dict[str, Any] = {
         "material_id": share.material.id,
         "title": share.material.title,
@@ -35,8 +37,8 @@ def forward(material_id: int) -> Response:
         "link": share.link,
         "text": share.text,
         "cards": {
-            **{name: public + path for name, path in share.cards.items()},
-            "photos": [public + path for path in share.photo_cards],
+            **{name: urls.absolute(path) for name, path in share.cards.items()},
+            "photos": [urls.absolute(path) for path in share.photo_cards],
         },
         "video": None,
         "poster": None,

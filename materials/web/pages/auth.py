@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from materials.accounts import check_password
+from materials.accounts import check_password, user_by_name
 from materials.models import OPS, SELLER, User
 from materials.platform.deps import get_deps
+from materials.web import templating
 from materials.web.auth import session_user, sign_in, sign_out
-from materials.web.pages import common as pages_common
 from materials.web.security import get_limiter, mark_private
 
 bp = Blueprint("auth", __name__)
 HOMES = {OPS: "ops.index", SELLER: "seller.feed"}
-# Checked when the name is unknown, so a miss costs as much time as a wrong password.
-_DUMMY_HASH = generate_password_hash("sucai-no-such-user")
 
 
 def home_for(user: User) -> str:
@@ -47,14 +43,6 @@ def signin_form() -> Response | str:
     return render_template("auth/signin.html", next=request.args.get("next", ""), name="")
 
 
-def _find_user(name: str) -> User | None:
-    with get_deps().db.read() as s:
-        user = s.scalar(select(User).where(User.name == name))
-        if user is not None:
-            s.expunge(user)
-        return user
-
-
 def _refuse(name: str, message: str, status: int, retry_after: int = 0) -> Response:
     body = render_template(
         "auth/signin.html", next=request.form.get("next", ""), name=name, error=message
@@ -76,8 +64,8 @@ def signin() -> Response:
     if wait:
         minutes = max(1, round(wait / 60))
         return _refuse(name, f"尝试次数过多，请 {minutes} 分钟后再试。", 429, wait)
-    user = _find_user(name) if name else None
-    ok = check_password(user, password) if user else check_password_hash(_DUMMY_HASH, password)
+    user = user_by_name(get_deps().db, name) if name else None
+    ok = check_password(user, password)
     if not (user and ok and user.role in HOMES):
         limiter.failed(ip, name)
         return _refuse(name, "用户名或密码不对。", 401)
@@ -93,5 +81,5 @@ def signout() -> Response:
 
 
 def init_app(app: Flask) -> None:
-    pages_common.init_app(app)
+    templating.init_app(app)
     app.register_blueprint(bp)

@@ -1,12 +1,16 @@
-"""Small inline SVG charts drawn on the server: no chart library, no script, and no inline
-style (the Content-Security-Policy forbids it), only SVG attributes and CSS classes."""
+"""The stats pages' period and series, and small inline SVG charts drawn on the server: no
+chart library, no script, and no inline style (the Content-Security-Policy forbids it)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
+
+from materials.platform.deps import Deps
+from materials.sharing import stats
 
 SERIES = (("forwards", "转发"), ("clicks", "点击"), ("orders", "订单"))
 
@@ -88,3 +92,18 @@ def funnel(steps: Sequence[tuple[str, int]], width: int = 480, row: int = 34):
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+STATS_RANGES = (7, 30, 90)
+
+
+def stats_period(deps: Deps, days: int) -> stats.Period:
+    """The last `days` local days, today included."""
+    now = datetime.now(UTC)
+    today = now.astimezone(ZoneInfo(deps.settings.TIMEZONE)).date()
+    first = today - timedelta(days=days - 1)
+    return stats.parse_period(deps, first.isoformat(), today.isoformat(), now)
+
+
+def chart_series(metrics: stats.Metrics) -> dict[str, int]:
+    return {"forwards": metrics.forwards, "clicks": metrics.clicks_valid, "orders": metrics.orders}

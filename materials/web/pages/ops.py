@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -19,8 +18,9 @@ from flask import (
     url_for,
 )
 
-from materials.catalogue import lifecycle as service
+from materials.catalogue import browse, lifecycle
 from materials.errors import Problem
+from materials.formatting import parse_local
 from materials.models import DRAFT, FAILED, OPS, PROCESSING, PUBLISHED, READY, TAKEN_DOWN
 from materials.platform.deps import get_deps
 from materials.sharing import stats
@@ -28,14 +28,8 @@ from materials.sharing.stats import Metrics
 from materials.validation import material_fields, small_int
 from materials.web.auth import page_role
 from materials.web.pages import charts
-from materials.web.pages.common import (
-    STATS_RANGES,
-    chart_series,
-    local_time,
-    materials_by_id,
-    parse_local,
-    stats_period,
-)
+from materials.web.pages.charts import STATS_RANGES, chart_series, stats_period
+from materials.web.templating import local_time
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 STATUS_FILTERS = {"": "全部", PROCESSING: "处理中", READY: "就绪", FAILED: "失败"}
@@ -54,7 +48,7 @@ def index() -> str:
     status = request.args.get("status", "")
     state = request.args.get("state", "")
     q = request.args.get("q", "").strip()[:100]
-    listing = service.list_materials(
+    listing = browse.list_materials(
         get_deps(),
         status=status if status in STATUS_FILTERS else None,
         state=state if state in STATE_FILTERS else None,
@@ -77,17 +71,18 @@ def index() -> str:
 @bp.get("/new")
 @page_role(OPS)
 def new() -> str:
-    cfg = current_app.config
+    cfg = get_deps().settings
     return render_template(
         "ops/new.html",
-        max_photos=cfg["SUCAI_MAX_PHOTOS"],
-        max_photo_mb=cfg["SUCAI_MAX_PHOTO_BYTES"] // (1024 * 1024),
-        max_video_mb=cfg["SUCAI_MAX_VIDEO_BYTES"] // (1024 * 1024),
+        max_photos=cfg.MAX_PHOTOS,
+        max_photo_mb=cfg.MAX_PHOTO_BYTES // (1024 * 1024),
+        max_video_mb=cfg.MAX_VIDEO_BYTES // (1024 * 1024),
     )
 
 
 def _edit_page(material_id: int, form: dict | None = None, error: Problem | None = None):
-    material = service.get_material(get_deps(), material_id)
+    deps = get_deps()
+    material = lifecycle.get_material(deps, material_id)
     body = render_template(
         "ops/edit.html",
         m=material,
@@ -96,7 +91,7 @@ def _edit_page(material_id: int, form: dict | None = None, error: Problem | None
         now=datetime.now(UTC),
         publish_at=local_time(material.publish_at, "%Y-%m-%dT%H:%M"),
         take_down_at=local_time(material.take_down_at, "%Y-%m-%dT%H:%M"),
-        timezone=current_app.config["SUCAI_TIMEZONE"],
+        timezone=deps.settings.TIMEZONE,
     )
     return Response(body, status=error.status if error else 200, mimetype="text/html")
 
@@ -115,9 +110,9 @@ def save(material_id: int) -> Response:
     form.pop("csrf_token", None)
     try:
         changes = material_fields(
-            form, [form.get("tags", "")], deps.setting("MAX_TEXT_CHARS"), partial=False
+            form, [form.get("tags", "")], deps.settings.MAX_TEXT_CHARS, partial=False
         )
-        service.update_material(deps, material_id, changes)
+        lifecycle.update_material(deps, material_id, changes)
     except Problem as exc:
         if exc.status == 404:
             raise
@@ -136,14 +131,15 @@ def _back(material_id: int) -> Response:
 @bp.post("/m/<int:material_id>/publish")
 @page_role(OPS)
 def publish(material_id: int) -> Response:
+    zone = get_deps().settings.TIMEZONE
     schedule = request.form.get("mode") == "window"
-    publish_at = parse_local(request.form.get("publish_at")) if schedule else None
-    take_down_at = parse_local(request.form.get("take_down_at")) if schedule else None
+    publish_at = parse_local(request.form.get("publish_at"), zone) if schedule else None
+    take_down_at = parse_local(request.form.get("take_down_at"), zone) if schedule else None
     if schedule and not (publish_at or take_down_at):
         flash("请填写上架时间或下架时间（或选择立即发布）。", "error")
         return _back(material_id)
     try:
-        service.publish(get_deps(), material_id, publish_at, take_down_at)
+        lifecycle.publish(get_deps(), material_id, publish_at, take_down_at)
     except Problem as exc:
         if exc.status == 404:
             raise
@@ -164,7 +160,7 @@ def _publish_error(exc: Problem) -> str:
 @bp.post("/m/<int:material_id>/unpublish")
 @page_role(OPS)
 def unpublish(material_id: int) -> Response:
-    service.unpublish(get_deps(), material_id)
+    lifecycle.unpublish(get_deps(), material_id)
     flash("已下架。", "ok")
     return _back(material_id)
 
@@ -173,7 +169,7 @@ def unpublish(material_id: int) -> Response:
 @page_role(OPS)
 def retry(material_id: int) -> Response:
     try:
-        service.retry(get_deps(), material_id)
+        lifecycle.retry(get_deps(), material_id)
         flash("已重新排队处理。", "ok")
     except Problem as exc:
         if exc.status == 404:
@@ -221,20 +217,15 @@ def _list_url() -> str:
 
 
 def _bulk_tag(material_id: int) -> None:
-    deps = get_deps()
-    tag = request.form.get("tag", "")
-    material = service.get_material(deps, material_id)
-    changes = material_fields({}, [*material.tags, tag], 0, partial=True)
-    if changes["tags"] != material.tags:
-        service.update_material(deps, material_id, changes)
+    lifecycle.add_tag(get_deps(), material_id, request.form.get("tag", ""))
 
 
 def _bulk_publish(material_id: int) -> None:
-    service.publish(get_deps(), material_id)
+    lifecycle.publish(get_deps(), material_id)
 
 
 def _bulk_unpublish(material_id: int) -> None:
-    service.unpublish(get_deps(), material_id)
+    lifecycle.unpublish(get_deps(), material_id)
 
 
 BULK_ACTIONS = {"tag": _bulk_tag, "publish": _bulk_publish, "unpublish": _bulk_unpublish}
@@ -269,7 +260,7 @@ def stats_page() -> str:
         rate=stats.rate,
         chart=charts.day_chart(series, width=560, height=220),
         funnel=charts.funnel([("转发", f.forwards), ("点击", f.clicks_valid), ("订单", f.orders)]),
-        thumbs=materials_by_id(deps, [i for i, _, _ in result.top_materials]),
+        thumbs=browse.materials_by_id(deps, [i for i, _, _ in result.top_materials]),
     )
 
 

@@ -5,7 +5,7 @@ only live materials; the rest is 404."""
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from flask import (
     Blueprint,
@@ -19,17 +19,11 @@ from flask import (
 from markupsafe import Markup
 
 from materials.accounts import seller_by_code
+from materials.catalogue.browse import live_material
 from materials.errors import NotFound, Problem
 from materials.models import Material
 from materials.platform.deps import get_deps
-from materials.sharing.cards import card_path
-from materials.web.pages.common import (
-    live_material,
-    public_url,
-    rendition_url,
-    share_path,
-    video_urls,
-)
+from materials.web.templating import rendition_url, video_urls
 
 bp = Blueprint("public", __name__)
 SHARE_PATH_RE = re.compile(r"^/m/([1-9][0-9]{0,17})/?$")
@@ -62,19 +56,20 @@ def _cacheable(resp: Response, seconds: int = 60) -> Response:
 
 
 def buy_url(m: Material, code: str | None) -> str:
-    return f"/r/{code}/{m.id}" if code else m.product_url
+    return get_deps().urls.referral_path(code, m.id) if code else m.product_url
 
 
 @bp.get("/m/<int:material_id>")
 def share_page(material_id: int) -> Response:
     m = _live_or_404(material_id)
     code = _valid_ref(request.args.get("ref"))
+    urls = get_deps().urls
     video, poster = video_urls(m)
     display = rendition_url(m, "display")
-    og_image = public_url(card_path(m.id, code, "square")) if code else None
+    og_image = urls.absolute(urls.card(m.id, code, "square")) if code else None
     if og_image is None and display:
-        og_image = public_url(display)
-    canonical = public_url(share_path(m.id, code))
+        og_image = urls.absolute(display)
+    canonical = urls.absolute(urls.share(m.id, code))
     body = render_template(
         "public/share.html",
         m=m,
@@ -84,7 +79,7 @@ def share_page(material_id: int) -> Response:
         poster=poster,
         og_image=og_image,
         canonical=canonical,
-        oembed_url=public_url("/oembed") + "?" + urlencode({"url": canonical, "format": "json"}),
+        oembed_url=urls.absolute(urls.oembed(canonical)),
         buy=buy_url(m, code),
     )
     return _cacheable(Response(body, mimetype="text/html"))
@@ -94,14 +89,15 @@ def share_page(material_id: int) -> Response:
 def embed(material_id: int) -> Response:
     m = _live_or_404(material_id)
     code = _valid_ref(request.args.get("ref"))
-    image = card_path(m.id, code, "square") if code else rendition_url(m, "display")
+    urls = get_deps().urls
+    image = urls.card(m.id, code, "square") if code else rendition_url(m, "display")
     body = render_template(
         "public/embed.html",
         m=m,
         code=code,
         image=image,
         buy=buy_url(m, code),
-        share=public_url(share_path(m.id, code)),
+        share=urls.absolute(urls.share(m.id, code)),
     )
     return _cacheable(Response(body, mimetype="text/html"))
 
@@ -120,7 +116,7 @@ def embed_js() -> Response:
 
 def _share_target(url: str) -> tuple[int, str | None]:
     """(material id, ref) from a Sucai share-page URL; NotFound for anything else."""
-    base = urlsplit(current_app.config["SUCAI_PUBLIC_URL"])
+    base = urlsplit(get_deps().urls.public)
     try:
         parts = urlsplit(url.strip())
     except ValueError:  # "http://[::1": not a URL of ours either
@@ -148,7 +144,8 @@ def _dimension(name: str, default: int) -> int:
 
 def oembed_html(m: Material, code: str | None, width: int, height: int) -> Markup:
     """The iframe, every attribute escaped (the title is ops' text, the URL carries a code)."""
-    src = public_url(f"/embed/{m.id}" + (f"?ref={code}" if code else ""))
+    urls = get_deps().urls
+    src = urls.absolute(urls.embed(m.id, code))
     return Markup(
         '<iframe src="{src}" width="{w}" height="{h}" title="{title}" frameborder="0" '
         'scrolling="no" loading="lazy" referrerpolicy="strict-origin-when-cross-origin" '
@@ -175,7 +172,7 @@ def oembed() -> Response:
         "type": "rich",
         "title": m.title,
         "provider_name": "素材库 Sucai",
-        "provider_url": public_url("/"),
+        "provider_url": get_deps().urls.absolute("/"),
         "cache_age": 300,
         "html": str(oembed_html(m, code, width, height)),
         "width": width,
@@ -187,11 +184,16 @@ def oembed() -> Response:
 
 def _thumbnail(m: Material, code: str | None) -> dict:
     """The square card for a seller's link (1080×1080), else the first photo."""
+    urls = get_deps().urls
     if code:
-        url, width, height = card_path(m.id, code, "square"), 1080, 1080
+        url, width, height = urls.card(m.id, code, "square"), 1080, 1080
     else:
         r = m.photos[0].rendition("display") if m.photos else None
         if r is None:
             return {}
         url, width, height = rendition_url(m, "display"), r.width, r.height
-    return {"thumbnail_url": public_url(url), "thumbnail_width": width, "thumbnail_height": height}
+    return {
+        "thumbnail_url": urls.absolute(url),
+        "thumbnail_width": width,
+        "thumbnail_height": height,
+    }

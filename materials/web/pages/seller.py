@@ -18,31 +18,19 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from materials.catalogue import browse
+from materials.catalogue.browse import FEED_SORTS, live_categories, live_feed
 from materials.errors import NotFound
-from materials.models import SELLER, Favorite, Material
+from materials.models import SELLER, Material
 from materials.platform.deps import get_deps
-from materials.sharing import cards, stats
-from materials.sharing.cards import card_path, referral_url
+from materials.sharing import cards, forwarding, stats
 from materials.sharing.cardstore import RenderTimeout
-from materials.sharing.forwarding import share_text
 from materials.validation import small_int
 from materials.web.auth import page_role
 from materials.web.pages import charts
-from materials.web.pages.common import (
-    FEED_SORTS,
-    STATS_RANGES,
-    chart_series,
-    live_categories,
-    live_feed,
-    live_material,
-    materials_by_id,
-    public_url,
-    stats_period,
-    video_urls,
-)
+from materials.web.pages.charts import STATS_RANGES, chart_series, stats_period
+from materials.web.templating import video_urls
 
 bp = Blueprint("seller", __name__, url_prefix="/h5")
 TABS = {"newest": "最新", "forwarded": "转发最多", "category": "分类"}
@@ -125,7 +113,7 @@ def search() -> Response | str:
 
 
 def _live_or_404(material_id: int) -> Material:
-    material = live_material(get_deps(), material_id)
+    material = browse.live_material(get_deps(), material_id)
     if material is None:
         abort(404)
     return material
@@ -135,27 +123,15 @@ def forward_payload(material: Material, code: str) -> dict:
     """What one tap forwards, as GET /api/v1/materials/<id>/forward answers it (the same text,
     link and cards), built here without recording a forward: the page needs it before the tap
     so that the copy happens synchronously inside it."""
-    link = referral_url(public_url(""), code, material.id)
+    share = forwarding.share(get_deps(), material, code)
     video, poster = video_urls(material)
     return {
-        "text": share_text(material, link),
-        "link": link,
-        "cards": [
-            card_path(material.id, code, f"photo-{n}") for n in range(1, len(material.photos) + 1)
-        ],
+        "text": share.text,
+        "link": share.link,
+        "cards": share.photo_cards,
         "video": video,
         "poster": poster,
     }
-
-
-def _is_favorite(user_id: int, material_id: int) -> bool:
-    with get_deps().db.read() as s:
-        found = s.scalar(
-            select(Favorite.id).where(
-                Favorite.user_id == user_id, Favorite.material_id == material_id
-            )
-        )
-        return found is not None
 
 
 @bp.get("/m/<int:material_id>")
@@ -172,7 +148,7 @@ def material(material_id: int) -> str:
         payload=payload,
         video=video,
         poster=poster,
-        favorite=_is_favorite(g.user.id, m.id),
+        favorite=browse.is_favorite(get_deps(), g.user.id, m.id),
     )
 
 
@@ -209,47 +185,18 @@ def _card_bytes(m: Material, code: str) -> list[bytes]:
 @page_role(SELLER)
 def favorite(material_id: int) -> Response:
     _live_or_404(material_id)
-    on = _toggle_favorite(g.user.id, material_id)
+    on = browse.toggle_favorite(get_deps(), g.user.id, material_id)
     if request.accept_mimetypes.best == "application/json":
         return jsonify({"favorite": on})
     return redirect(url_for("seller.material", material_id=material_id), code=303)
 
 
-def _toggle_favorite(user_id: int, material_id: int) -> bool:
-    deps = get_deps()
-    try:
-        with deps.db.transaction() as s:
-            row = s.scalar(
-                select(Favorite).where(
-                    Favorite.user_id == user_id, Favorite.material_id == material_id
-                )
-            )
-            if row is not None:
-                s.delete(row)
-                return False
-            s.add(Favorite(user_id=user_id, material_id=material_id, created_at=datetime.now(UTC)))
-            return True
-    except IntegrityError:  # the same tap twice at once: it is a favorite either way
-        return True
-
-
 @bp.get("/favorites")
 @page_role(SELLER)
 def favorites() -> str:
-    deps = get_deps()
-    with deps.db.read() as s:
-        ids = list(
-            s.scalars(
-                select(Favorite.material_id)
-                .where(Favorite.user_id == g.user.id)
-                .order_by(Favorite.created_at.desc())
-                .limit(200)
-            )
-        )
-    feed = live_feed(deps, ids=ids, per_page=200)
-    order = {mid: i for i, mid in enumerate(ids)}
-    feed.items.sort(key=lambda m: order[m.id])
-    return render_template("seller/favorites.html", feed=feed)
+    return render_template(
+        "seller/favorites.html", feed=browse.favorite_feed(get_deps(), g.user.id)
+    )
 
 
 @bp.get("/stats")
@@ -267,5 +214,5 @@ def stats_page() -> str:
         ranges=STATS_RANGES,
         result=result,
         chart=charts.day_chart(series, width=360, height=180),
-        thumbs=materials_by_id(deps, [i for i, _, _ in result.by_material[:50]]),
+        thumbs=browse.materials_by_id(deps, [i for i, _, _ in result.by_material[:50]]),
     )

@@ -9,7 +9,8 @@ import mimetypes
 
 from flask import Blueprint, Response, abort, redirect, request, send_file
 
-from media.storage import LocalStorage, check_key, get_storage
+from materials.platform.deps import get_deps
+from media.storage import check_key
 
 bp = Blueprint("media", __name__)
 SERVED_PREFIXES = ("renditions/",)
@@ -26,18 +27,18 @@ def serve(key: str) -> Response:
     etag = key.rsplit("/", 1)[-1]
     if request.if_none_match.contains(etag):
         return _immutable(Response(status=304), etag)
-    storage = get_storage()
-    mime = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    storage = get_deps().storage
     try:
-        if isinstance(storage, LocalStorage):
-            # send_file answers Range requests, which phones need to play and seek video.
-            resp = send_file(storage.path(key), mimetype=mime, conditional=True, etag=False)
-        else:
-            # Let the object store (or the CDN in front of it) carry the bytes and the ranges.
+        path = storage.local_file(key)
+        if path is None:
+            # The object store (or the CDN in front of it) carries the bytes and the ranges.
             storage.size(key)
-            resp = redirect(storage.presigned_url(key, expires=3600), code=302)
+            resp = redirect(storage.direct_url(key, expires=3600), code=302)
             resp.headers["Cache-Control"] = "private, max-age=600"
             return resp
+        # send_file answers Range requests, which phones need to play and seek video.
+        mime = mimetypes.guess_type(key)[0] or "application/octet-stream"
+        resp = send_file(path, mimetype=mime, conditional=True, etag=False)
     except FileNotFoundError:
         abort(404)
     resp.headers["X-Content-Type-Options"] = "nosniff"

@@ -260,15 +260,11 @@ def test_path_traversal_filename_is_only_metadata(client, ops, small_jpeg):
     assert key.startswith("originals/") and ".." not in key and "passwd" not in key
 
 
+@pytest.mark.settings(MAX_PHOTO_BYTES=50_000)
 def test_oversize_file_refused(app, client, ops, baseline):
-    limit = app.config["SUCAI_MAX_PHOTO_BYTES"]
-    app.config["SUCAI_MAX_PHOTO_BYTES"] = 50_000
-    try:
-        big = jpeg_bytes(product_image(1500, 1500, seed=4), quality=95)
-        assert len(big) > 50_000
-        resp = upload(client, ops, [(big, "big.jpg")])
-    finally:
-        app.config["SUCAI_MAX_PHOTO_BYTES"] = limit
+    big = jpeg_bytes(product_image(1500, 1500, seed=4), quality=95)
+    assert len(big) > 50_000
+    resp = upload(client, ops, [(big, "big.jpg")])
     assert resp.status_code == 413
     assert resp.get_json()["rule"] == "max_bytes"
     assert snapshot(client.application) == baseline

@@ -22,7 +22,7 @@ from tests.materials.factory import db_versions, index_position, index_versions,
 
 @pytest.fixture
 def follower(app):
-    f = Follower.for_app(app, poll=0.05)
+    f = Follower.for_deps(get_deps(app), poll=0.05)
     yield f
     if f.index is not None:
         f.index.close()
@@ -108,7 +108,7 @@ def test_position_is_committed_with_the_documents(app, follower):
     follower.catch_up()
     assert index_position(follower.path) == head(app)
 
-    again = Follower.for_app(app)
+    again = Follower.for_deps(get_deps(app))
     again.start()
     assert again.position == head(app)
     assert again.step() == 0  # nothing to re-read: the recorded position covered it all
@@ -129,7 +129,7 @@ def test_an_unreadable_index_is_rebuilt_on_start(app, follower, damage):
             if damage == "garbage_everywhere" or path.suffix == ".seg":
                 path.write_bytes(b"\x00garbage\xff" * 100)
 
-    again = Follower.for_app(app)
+    again = Follower.for_deps(get_deps(app))
     again.start()
     again.catch_up()
     assert index_versions(again.path) == db_versions(app) == {**dict.fromkeys(ids, 1), ids[0]: 2}
@@ -149,7 +149,7 @@ def test_start_reconciles_a_drifted_index(app, follower):
         s.execute(update(Material).where(Material.id == c).values(version=7, title="坚果大礼包"))
     follower.index.close()
 
-    again = Follower.for_app(app)
+    again = Follower.for_deps(get_deps(app))
     again.start()
     assert index_versions(again.path) == {a: 1, b: 1, c: 7}
     assert [h.id for h in again.index.search("大礼包", now=now()).hits] == [c]
@@ -165,7 +165,7 @@ def _log_row(app, material_id: int, seq: int, title: str) -> None:
 
 def test_a_gap_holds_the_position_until_filled_or_expired(app):
     a, b, c = (make_material(app, f"蜂蜜{i}") for i in range(3))
-    follower = Follower.for_app(app, gap_grace=0.5)
+    follower = Follower.for_deps(get_deps(app), gap_grace=0.5)
     follower.start()
     follower.catch_up()
     h = head(app)
@@ -194,7 +194,7 @@ def test_out_of_order_commits_on_postgresql(app, backend):
         pytest.skip("SQLite serialises writers: its seqs commit in order")
     deps = get_deps(app)
     slow, fast = make_material(app, "慢事务口红"), make_material(app, "快事务眼霜")
-    follower = Follower.for_app(app)
+    follower = Follower.for_deps(get_deps(app))
     follower.start()
     follower.catch_up()
     with deps.db.transaction() as s:
@@ -213,7 +213,7 @@ def test_out_of_order_commits_on_postgresql(app, backend):
 
 
 def test_run_follows_until_stopped(app):
-    follower = Follower.for_app(app, poll=0.02)
+    follower = Follower.for_deps(get_deps(app), poll=0.02)
     stop = threading.Event()
     thread = threading.Thread(target=follower.run, args=(stop,))
     thread.start()
@@ -240,4 +240,4 @@ def test_cli_rebuild_and_status(app):
     status = json.loads(result.output)
     assert status["documents"] == 3 and status["stale"] == 0
     assert status["log_head"] == head(app)
-    assert index_versions(app.config["SUCAI_INDEX_DIR"]) == dict.fromkeys(ids, 1)
+    assert index_versions(get_deps(app).settings.INDEX_DIR) == dict.fromkeys(ids, 1)

@@ -94,7 +94,7 @@ def burst(app, ids: list[int], seed: int, count: int, done: list[int]) -> None:
 def test_sigkill_mid_burst_loses_no_update(app, settings, tmp_path):
     ids = [make_material(app, f"{WORDS[i % 10]}样品{i}") for i in range(MATERIALS)]
     indexer = Indexer(settings, tmp_path / "indexer.log")
-    index_dir = app.config["SUCAI_INDEX_DIR"]
+    index_dir = get_deps(app).settings.INDEX_DIR
     try:
         indexer.start()
         wait_until(lambda: index_versions(index_dir) == db_versions(app), timeout=60)

@@ -84,7 +84,7 @@ def test_two_nodes_answer_the_same_after_a_burst(nodes):
     ids = [
         make_material(nodes[0], f"{WORDS[i % 10]}样品{i}", tags=(WORDS[i % 10],)) for i in range(30)
     ]
-    followers = [Follower.for_app(app, poll=0.05) for app in nodes]
+    followers = [Follower.for_deps(get_deps(app), poll=0.05) for app in nodes]
     stop = threading.Event()
     runners = [threading.Thread(target=f.run, args=(stop,)) for f in followers]
     writers = [threading.Thread(target=edits, args=(nodes[i % 2], ids, i, 40)) for i in range(4)]
@@ -99,7 +99,7 @@ def test_two_nodes_answer_the_same_after_a_burst(nodes):
 
         def caught_up() -> bool:
             return all(f.cursor >= head for f in followers) and all(
-                index_versions(app.config["SUCAI_INDEX_DIR"]) == wanted for app in nodes
+                index_versions(get_deps(app).settings.INDEX_DIR) == wanted for app in nodes
             )
 
         wait_until(caught_up, timeout=60, interval=0.1)

@@ -190,7 +190,9 @@ def test_clicks_are_deduplicated_per_visitor_within_the_window(app, visitor, mat
     assert got == [(True, None), (False, "duplicate"), (True, None), (True, None), (True, None)]
     # Once the window has passed the same phone counts again.
     with get_deps(app).db.transaction() as s:
-        long_ago = datetime.now(UTC) - timedelta(seconds=app.config["SUCAI_CLICK_WINDOW_SECONDS"])
+        long_ago = datetime.now(UTC) - timedelta(
+            seconds=get_deps(app).settings.CLICK_WINDOW_SECONDS
+        )
         s.execute(update(Click).values(created_at=long_ago - timedelta(seconds=1)))
     tap(visitor, code, mid)
     assert (clicks(app)[-1].valid, clicks(app)[-1].reason) == (True, None)

@@ -17,7 +17,7 @@ from tests.materials.factory import make_material
 
 @pytest.fixture
 def follower(app):
-    f = Follower.for_app(app)
+    f = Follower.for_deps(get_deps(app))
     f.start()
     yield f
     f.index.close()
@@ -301,7 +301,7 @@ def test_damaged_table_of_contents_is_503_not_500(app, client, seller):
     import gc
     from pathlib import Path
 
-    index_dir = Path(app.config["SUCAI_INDEX_DIR"])
+    index_dir = Path(get_deps(app).settings.INDEX_DIR)
     index_dir.mkdir(parents=True, exist_ok=True)
     (index_dir / "_MAIN_1.toc").write_bytes(b"garbage" * 10)
     resp = client.get("/api/v1/search?q=x", headers=seller["headers"])

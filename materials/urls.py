@@ -1,0 +1,42 @@
+"""Every URL the service prints or links, built in one place.
+
+The public ones are stable (shared/DESIGN.md): they are printed inside QR codes and pasted into
+storefronts, so they are spelled here once and nowhere else. Paths start with "/"; `absolute`
+puts SUCAI_PUBLIC_URL in front (links in QR codes, forwarded text, meta tags, API answers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+
+@dataclass(frozen=True)
+class Urls:
+    public: str  # SUCAI_PUBLIC_URL, without a trailing slash
+
+    def absolute(self, path: str) -> str:
+        return self.public + path
+
+    def referral_path(self, code: str, material_id: int) -> str:
+        return f"/r/{code}/{material_id}"
+
+    def referral(self, code: str, material_id: int) -> str:
+        """The link in every QR code and forwarded text: absolute."""
+        return self.absolute(self.referral_path(code, material_id))
+
+    def card(self, material_id: int, code: str, layout: str) -> str:
+        return f"/cards/{material_id}/{code}/{layout}.jpg"
+
+    def share(self, material_id: int, code: str | None = None) -> str:
+        return f"/m/{material_id}" + (f"?ref={code}" if code else "")
+
+    def embed(self, material_id: int, code: str | None = None) -> str:
+        return f"/embed/{material_id}" + (f"?ref={code}" if code else "")
+
+    def oembed(self, share_url: str) -> str:
+        return "/oembed?" + urlencode({"url": share_url, "format": "json"})
+
+    def media(self, key: str) -> str:
+        """A rendition's bytes (never an original: /media serves renditions/ only)."""
+        return f"/media/{key}"

@@ -1,0 +1,58 @@
+"""What every template may use: URLs (from materials/urls.py), money and time (from
+materials/formatting.py), rendition and static file links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask, current_app, request, url_for
+
+from materials import formatting
+from materials.models import Material
+from materials.platform.deps import get_deps
+from materials.web.security import is_stateless
+
+
+def rendition_url(material: Material, name: str = "thumb", index: int = 0) -> str | None:
+    photos = material.photos
+    if index >= len(photos):
+        return None
+    r = photos[index].rendition(name)
+    return get_deps().urls.media(r.key) if r else None
+
+
+def video_urls(material: Material) -> tuple[str | None, str | None]:
+    """(video, poster) of the transcoded video, when it is ready."""
+    v = material.video
+    if v is None:
+        return None, None
+    urls = get_deps().urls
+    video, poster = v.rendition("video"), v.rendition("poster")
+    return (urls.media(video.key) if video else None, urls.media(poster.key) if poster else None)
+
+
+def local_time(when: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return formatting.local_time(when, get_deps().settings.TIMEZONE, fmt)
+
+
+def static_url(filename: str) -> str:
+    """A static file's URL with its modification time, so browsers never run stale JS."""
+    folder = Path(current_app.static_folder or "static")
+    try:
+        version = int((folder / filename).stat().st_mtime)
+    except OSError:
+        version = 0
+    return url_for("static", filename=filename, v=version)
+
+
+def _template_context() -> dict:
+    return {"stateless": is_stateless(request.path), "urls": get_deps().urls}
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_template_context)
+    app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.filters["money"] = formatting.yuan_short
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals["rendition_url"] = rendition_url
