@@ -35,9 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from materials import migrate, processing, service  # noqa: E402
 from materials.accounts import create_user  # noqa: E402
+from materials.catalogue import lifecycle as service  # noqa: E402
+from materials.catalogue import renditions as processing  # noqa: E402
 from materials.catalogue.uploads import check_path  # noqa: E402
+from materials.platform import migrate  # noqa: E402
 from materials.platform.deps import Deps, get_deps  # noqa: E402
 from media.cards.testing import sample_jpeg  # noqa: E402
 

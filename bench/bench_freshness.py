@@ -32,10 +32,11 @@ from sqlalchemy import insert  # noqa: E402
 
 from app import create_app  # noqa: E402
 from bench.bench_search import NOW, make_doc  # noqa: E402
-from materials import migrate, service  # noqa: E402
 from materials.accounts import create_user  # noqa: E402
+from materials.catalogue import lifecycle as service  # noqa: E402
 from materials.indexing.follower import log_head  # noqa: E402
 from materials.models import Asset, ChangeLog, Material, MaterialTag  # noqa: E402
+from materials.platform import migrate  # noqa: E402
 from materials.platform.deps import get_deps  # noqa: E402
 
 BIN = Path(sys.executable).parent

@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
-from materials import migrate  # noqa: E402
 from materials.accounts import create_user  # noqa: E402
+from materials.platform import migrate  # noqa: E402
 from materials.platform.deps import get_deps  # noqa: E402
 from media import images, video  # noqa: E402
 from media.samples import jpeg_bytes, make_clip, png_bytes, product_image  # noqa: E402

@@ -13,6 +13,12 @@ from PIL import Image, ImageCms, ImageOps
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 VIDEO_CONTAINERS = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
 _QUICKTIME_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
+MAX_PIXELS = 40_000_000  # the default cap (SUCAI_MAX_PHOTO_PIXELS); callers pass their own
+# JPEG qualities, declared once: what people see (display renditions, share cards), the small
+# thumbnails, and the seller-independent card base, which is decoded again before stamping.
+JPEG_QUALITY = 85
+THUMB_QUALITY = 80
+BASE_QUALITY = 95
 
 
 class MediaRejected(ValueError):
@@ -91,7 +97,7 @@ def photo_renditions(path: str | Path, display_side: int, thumb_side: int) -> li
     display.thumbnail((display_side, display_side), Image.Resampling.LANCZOS)
     thumb = display.copy()
     thumb.thumbnail((thumb_side, thumb_side), Image.Resampling.LANCZOS)
-    return [_encode("display", display, 85), _encode("thumb", thumb, 80)]
+    return [_encode("display", display, JPEG_QUALITY), _encode("thumb", thumb, THUMB_QUALITY)]
 
 
 def flatten_rgb(im: Image.Image) -> Image.Image:

@@ -6,12 +6,11 @@ each file to a temp file with the hash and the size cap applied as bytes arrive
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from materials.errors import Invalid, TooLarge, UnsupportedMedia
+from materials.platform.deps import Settings
 from media import video
 from media.images import MediaRejected, inspect_photo, sniff
 
@@ -40,17 +39,15 @@ class IncomingFile:
     duration: float | None = None
 
 
-def check_files(
-    photos: list[Spooled], videos: list[Spooled], cfg: Mapping[str, Any]
-) -> list[IncomingFile]:
+def check_files(photos: list[Spooled], videos: list[Spooled], cfg: Settings) -> list[IncomingFile]:
     """Every file typed and checked; the first broken rule raises, naming the file."""
     photos = [f for f in photos if f.filename or f.size]
     videos = [f for f in videos if f.filename or f.size]
     if not photos:
         raise Invalid("at least one photo is required", field="photos", rule="required")
-    if len(photos) > cfg["MAX_PHOTOS"]:
+    if len(photos) > cfg.MAX_PHOTOS:
         raise Invalid(
-            f"{len(photos)} photos; the limit is {cfg['MAX_PHOTOS']}",
+            f"{len(photos)} photos; the limit is {cfg.MAX_PHOTOS}",
             field="photos",
             rule="max_items",
         )
@@ -61,13 +58,11 @@ def check_files(
     return checked
 
 
-def _check(kind: str, field: str, f: Spooled, cfg: Mapping[str, Any]) -> IncomingFile:
+def _check(kind: str, field: str, f: Spooled, cfg: Settings) -> IncomingFile:
     return _inspect(kind, field, f.path, f.size, f.sha256, f.filename, cfg)
 
 
-def check_path(
-    kind: str, field: str, path: Path, filename: str, cfg: Mapping[str, Any]
-) -> IncomingFile:
+def check_path(kind: str, field: str, path: Path, filename: str, cfg: Settings) -> IncomingFile:
     """The same checks for a file already on disk (demo data, imports)."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -77,9 +72,9 @@ def check_path(
 
 
 def _inspect(
-    kind: str, field: str, path: Path, size: int, sha256: str, name: str, cfg: Mapping[str, Any]
+    kind: str, field: str, path: Path, size: int, sha256: str, name: str, cfg: Settings
 ) -> IncomingFile:
-    limit = cfg["MAX_PHOTO_BYTES" if kind == "photo" else "MAX_VIDEO_BYTES"]
+    limit = cfg.MAX_PHOTO_BYTES if kind == "photo" else cfg.MAX_VIDEO_BYTES
     if size == 0:
         raise Invalid(f"{field} is empty", field=field, file=name, rule="empty")
     if size > limit:
@@ -105,10 +100,10 @@ def _inspect(
 
 
 def _inspect_photo(
-    field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: Mapping[str, Any]
+    field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: Settings
 ) -> IncomingFile:
     try:
-        info = inspect_photo(path, cfg["MAX_PHOTO_PIXELS"])
+        info = inspect_photo(path, cfg.MAX_PHOTO_PIXELS)
     except MediaRejected as exc:
         cls = TooLarge if exc.rule == "max_pixels" else UnsupportedMedia
         raise cls(f"{field}: {exc.detail}", field=field, file=name, rule=exc.rule) from None
@@ -118,7 +113,7 @@ def _inspect_photo(
 
 
 def _inspect_video(
-    field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: Mapping[str, Any]
+    field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: Settings
 ) -> IncomingFile:
     try:
         info = video.probe(path, mime)
@@ -126,17 +121,17 @@ def _inspect_video(
         raise UnsupportedMedia(
             f"video: {exc.detail}", field=field, file=name, rule=exc.rule
         ) from None
-    if info.duration > cfg["MAX_VIDEO_SECONDS"]:
+    if info.duration > cfg.MAX_VIDEO_SECONDS:
         raise Invalid(
-            f"video is {info.duration:.0f} s; the limit is {cfg['MAX_VIDEO_SECONDS']} s",
+            f"video is {info.duration:.0f} s; the limit is {cfg.MAX_VIDEO_SECONDS} s",
             field=field,
             file=name,
             rule="max_duration",
         )
-    if max(info.width, info.height) > cfg["MAX_VIDEO_SIDE"]:
+    if max(info.width, info.height) > cfg.MAX_VIDEO_SIDE:
         raise Invalid(
             f"video is {info.width}×{info.height}; the largest side allowed is "
-            f"{cfg['MAX_VIDEO_SIDE']}",
+            f"{cfg.MAX_VIDEO_SIDE}",
             field=field,
             file=name,
             rule="max_resolution",

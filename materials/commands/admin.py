@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from materials.errors import Problem
@@ -26,7 +26,7 @@ def release() -> None:
     """Create or migrate the data store (safe to run again)."""
     from materials.platform import migrate
 
-    deps = get_deps()
+    deps = get_deps(current_app)
     migrate.upgrade(deps.db)
     click.echo("database is at the latest schema")
     deps.storage.ensure()
@@ -47,7 +47,7 @@ def users_create(name: str, role: str, password: str | None) -> None:
     from materials.accounts import create_user
 
     try:
-        user, token = create_user(get_deps().db, name, role, password)
+        user, token = create_user(get_deps(current_app).db, name, role, password)
     except Problem as exc:
         raise click.ClickException(exc.detail) from None
     out = {"id": user.id, "name": user.name, "role": user.role, "token": token}
@@ -61,7 +61,7 @@ def users_create(name: str, role: str, password: str | None) -> None:
 @with_appcontext
 def worker(workers: int | None) -> None:
     """Run the media worker: renditions, transcodes, orphan sweeps."""
-    deps = get_deps()
+    deps = get_deps(current_app)
     deps.queue.consumer(workers or deps.settings.WORKERS).run()
 
 
@@ -71,7 +71,7 @@ def sweep() -> None:
     """Delete stored files no row refers to (older than SUCAI_ORPHAN_GRACE_SECONDS)."""
     from materials.catalogue.renditions import sweep_orphans
 
-    click.echo(f"removed {sweep_orphans(get_deps())} orphan files")
+    click.echo(f"removed {sweep_orphans(get_deps(current_app))} orphan files")
 
 
 @click.command()
@@ -81,5 +81,5 @@ def demo(if_empty: bool) -> None:
     """Create demo users and materials (photos drawn with Pillow, a clip made with ffmpeg)."""
     from materials.commands.demo import load_demo
 
-    for line in load_demo(get_deps(), if_empty=if_empty):
+    for line in load_demo(get_deps(current_app), if_empty=if_empty):
         click.echo(line)

@@ -8,7 +8,7 @@ import signal
 import threading
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from whoosh import index as whoosh_index
 
@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
 def _follower():
     from materials.indexing.follower import Follower
 
-    return Follower.for_deps(get_deps())
+    return Follower.for_deps(get_deps(current_app))
 
 
 @click.command()

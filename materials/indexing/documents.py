@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, selectinload
 
-from materials.models import PUBLISHED, READY, Asset, Material
+from materials.models import Asset, Material
 from materials.platform.db import Database
 
 REBUILD_CHUNK = 1000
@@ -25,10 +25,6 @@ def _has_video():
         .correlate(Material)
         .label("has_video")
     )
-
-
-def _liveable():
-    return (Material.state == PUBLISHED) & (Material.status == READY)
 
 
 def _with_video(stmt: Select) -> Select:
@@ -64,14 +60,14 @@ def load_docs(s: Session, ids: Iterable[int]) -> tuple[list[dict], set[int]]:
     wanted = set(ids)
     if not wanted:
         return [], set()
-    stmt = _with_video(select(Material).where(Material.id.in_(wanted), _liveable()))
+    stmt = _with_video(select(Material).where(Material.id.in_(wanted), Material.liveable))
     docs = [to_doc(m, bool(video)) for m, video in s.execute(stmt)]
     return docs, wanted - {d["id"] for d in docs}
 
 
 def live_versions(s: Session) -> dict[int, int]:
     """{id: version} of every live-able material: what the index should hold."""
-    return dict(s.execute(select(Material.id, Material.version).where(_liveable())).all())
+    return dict(s.execute(select(Material.id, Material.version).where(Material.liveable)).all())
 
 
 def iter_live_docs(db: Database, chunk: int = REBUILD_CHUNK) -> Iterator[dict]:
@@ -81,7 +77,7 @@ def iter_live_docs(db: Database, chunk: int = REBUILD_CHUNK) -> Iterator[dict]:
     while True:
         with db.read() as s:
             stmt = _with_video(
-                select(Material).where(_liveable(), Material.id > after).order_by(Material.id)
+                select(Material).where(Material.liveable, Material.id > after).order_by(Material.id)
             ).limit(chunk)
             rows = s.execute(stmt).all()
             docs = [to_doc(m, bool(video)) for m, video in rows]

@@ -69,14 +69,9 @@ def build(values: Mapping[str, Any]) -> Deps:
 
 
 def init_app(app: Any, deps: Deps) -> None:
+    """Keeps `deps` on the (Flask) app; the web layer reads it back per request."""
     app.extensions["sucai"] = deps
 
 
-def get_deps(app: Any = None) -> Deps:
-    """The app's Deps: `app`'s, or the current Flask app's (imported late: this module is
-    also used by processes that never handle a request)."""
-    if app is None:
-        from flask import current_app
-
-        app = current_app
+def get_deps(app: Any) -> Deps:
     return app.extensions["sucai"]

@@ -41,10 +41,10 @@ from media.cards import (
     render_card,
     render_photo_card,
 )
+from media.images import BASE_QUALITY
 
 PHOTO_LAYOUT = re.compile(r"photo-([1-9][0-9]?)")
 _RESAMPLE = Image.Resampling.BICUBIC
-BASE_QUALITY = 95
 
 
 @dataclass(frozen=True)
@@ -151,21 +151,15 @@ def _spec(
 
 def card_bytes(deps: Deps, spec: CardSpec) -> bytes:
     """The card's JPEG: from storage when made already, else rendered once and stored."""
-    wanted = Wanted(
-        cache_key=spec.cache_key,
-        material_id=spec.material_id,
-        kind="card",
-        key_prefix=f"{_folder(spec)}/{spec.layout}-{spec.code.lower()}",
-        ext="jpg",
-        mime="image/jpeg",
-        render=lambda: _render_card(deps, spec),
-    )
+    name = f"{spec.layout}-{spec.code.lower()}"
+    wanted = _jpeg(spec, "card", spec.cache_key, name, lambda: _render_card(deps, spec))
     return cardstore.get_or_render(deps, wanted)[0]
 
 
-def _folder(spec: CardSpec) -> str:
+def _jpeg(spec: CardSpec, kind: str, cache_key: str, name: str, render) -> Wanted:  # noqa: ANN001
     # The version in the path lets a later cleanup drop whole superseded versions by prefix.
-    return f"cards/{spec.material_id}/v{spec.version}"
+    prefix = f"cards/{spec.material_id}/v{spec.version}/{name}"
+    return Wanted(cache_key, spec.material_id, kind, prefix, "jpg", "image/jpeg", render)
 
 
 def _render_card(deps: Deps, spec: CardSpec) -> bytes:
@@ -181,15 +175,8 @@ def base_image(deps: Deps, spec: CardSpec) -> Image.Image:
     base = cache.bases.get(spec.base_key)
     if base is not None:
         return base
-    wanted = Wanted(
-        cache_key=spec.base_key,
-        material_id=spec.material_id,
-        kind="base",
-        key_prefix=f"{_folder(spec)}/base-{spec.layout}",
-        ext="jpg",
-        mime="image/jpeg",
-        render=lambda: _encode_base(_render_base(deps, spec)),
-    )
+    render = lambda: _encode_base(_render_base(deps, spec))  # noqa: E731
+    wanted = _jpeg(spec, "base", spec.base_key, f"base-{spec.layout}", render)
     base = _decode_base(cardstore.get_or_render(deps, wanted)[0])
     cache.bases.put(spec.base_key, base)
     return base
@@ -200,7 +187,7 @@ def _render_base(deps: Deps, spec: CardSpec) -> Image.Image:
     side = spec.display_side if spec.is_photo else LAYOUTS[spec.layout].max_photo_side
     suffix = "." + spec.photo.key.rsplit(".", 1)[-1]
     with deps.storage.local_path(spec.photo.key, suffix=suffix) as path:
-        photo = load_photo(str(path), side)
+        photo = load_photo(str(path), side, deps.settings.MAX_PHOTO_PIXELS)
     if spec.is_photo:
         return _fit_within(photo, side)
     return render_base(photo, spec.content, spec.layout)

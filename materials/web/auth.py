@@ -14,7 +14,7 @@ from flask import abort, g, redirect, request, session, url_for
 from materials.accounts import user_by_id, user_for_token
 from materials.errors import Forbidden, Unauthorized
 from materials.models import User
-from materials.platform.deps import get_deps
+from materials.web.deps import get_deps
 from materials.web.security import check_csrf, mark_private, rotate_csrf
 
 

@@ -24,7 +24,7 @@ from flask import Flask, Response, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from materials.errors import Problem
-from materials.platform.deps import get_deps
+from materials.web.deps import get_deps
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"

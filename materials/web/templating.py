@@ -10,7 +10,7 @@ from flask import Flask, current_app, request, url_for
 
 from materials import formatting
 from materials.models import Material
-from materials.platform.deps import get_deps
+from materials.web.deps import get_deps
 from materials.web.security import is_stateless
 
 

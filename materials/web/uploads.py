@@ -13,7 +13,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from materials.catalogue.uploads import Spooled
-from materials.platform.deps import get_deps
+from materials.web.deps import get_deps
 
 
 class HashingTempFile:

@@ -6,25 +6,27 @@ from typing import BinaryIO
 
 from PIL import Image, ImageOps
 
-from media.images import flatten_rgb, to_srgb
+from media.images import JPEG_QUALITY, MAX_PIXELS, PHOTO_FORMATS, flatten_rgb, to_srgb
 
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
-MAX_SOURCE_PIXELS = 64_000_000
-JPEG_QUALITY = 85
+# The formats and the pixel cap are the upload's (media/images.py): a card is only ever made
+# from a photo that passed them; the app passes its configured cap as `max_pixels`.
+MAX_SOURCE_PIXELS = MAX_PIXELS
 # BICUBIC is antialiased on downscale like LANCZOS (Pillow widens the kernel) and, on a
 # 2000 -> 1080 fit, about 25% cheaper; at card sizes the two are hard to tell apart.
 RESAMPLE = Image.Resampling.BICUBIC
 
 
-def load_photo(path_or_file: str | os.PathLike[str] | BinaryIO, max_side: int) -> Image.Image:
+def load_photo(
+    path_or_file: str | os.PathLike[str] | BinaryIO, max_side: int, max_pixels: int | None = None
+) -> Image.Image:
     """Decode a photo upright, in RGB, reduced cheaply for boxes up to `max_side` px square.
 
     Both sides stay >= max_side (when the source has them), so fitting into any such box is one
     good resample from here; and the shorter side is brought under 2 * max_side by DCT scaling
     (JPEG `draft()`, nearly free) or an integer `reduce()`. The size is checked before decoding.
     """
-    with Image.open(path_or_file, formats=ACCEPTED_FORMATS) as image:
-        if image.width * image.height > MAX_SOURCE_PIXELS:
+    with Image.open(path_or_file, formats=list(PHOTO_FORMATS)) as image:
+        if image.width * image.height > (max_pixels or MAX_SOURCE_PIXELS):
             raise ValueError(f"photo too large: {image.width}x{image.height}")
         if image.format == "JPEG":
             # Picks the largest 1/2, 1/4, 1/8 scale that keeps both sides >= max_side.

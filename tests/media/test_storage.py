@@ -12,9 +12,12 @@ from media.storage import LocalStorage, StorageError, check_key, from_url
 @pytest.fixture(params=["local", "s3"])
 def storage(request, tmp_path):
     if request.param == "local":
-        return LocalStorage(tmp_path / "media")
-    endpoint = request.getfixturevalue("seaweedfs")
-    return from_url(f"s3://K:S@st{uuid.uuid4().hex[:10]}?endpoint_url={endpoint}")
+        storage = LocalStorage(tmp_path / "media")
+    else:
+        endpoint = request.getfixturevalue("seaweedfs")
+        storage = from_url(f"s3://K:S@st{uuid.uuid4().hex[:10]}?endpoint_url={endpoint}")
+    storage.ensure()  # what the release command does
+    return storage
 
 
 def test_roundtrip(storage, tmp_path):
@@ -51,7 +54,18 @@ def test_bad_keys_refused(key):
 def test_s3_wrong_secret_is_a_plain_error(seaweedfs):
     bucket = f"st{uuid.uuid4().hex[:10]}"
     good = from_url(f"s3://K:S@{bucket}?endpoint_url={seaweedfs}")
+    good.ensure()
     good.put_bytes("originals/x.jpg", b"x", "image/jpeg")
     bad = from_url(f"s3://K:wrong@{bucket}?endpoint_url={seaweedfs}&create=0")
     with pytest.raises(StorageError):
         bad.get_bytes("originals/x.jpg")
+
+
+def test_construction_does_no_io(tmp_path):
+    # A process must start while its object store is down: nothing is touched until used.
+    LocalStorage(tmp_path / "not-yet")
+    assert not (tmp_path / "not-yet").exists()
+    s3 = from_url("s3://K:S@bucket?endpoint_url=http://127.0.0.1:1")
+    assert s3.origin == "http://127.0.0.1:1"
+    with pytest.raises(StorageError):
+        s3.ensure()

@@ -14,10 +14,10 @@ from materials.errors import Invalid
 from materials.formatting import iso
 from materials.formatting import yuan as money
 from materials.models import Asset, Material
-from materials.platform.deps import get_deps
 from materials.validation import clean_text, material_fields, parse_time, small_int
 from materials.web.api.openapi import openapi_document
 from materials.web.auth import require_role
+from materials.web.deps import get_deps
 from materials.web.uploads import spooled
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -20,10 +20,10 @@ from materials.errors import Invalid
 from materials.formatting import iso
 from materials.formatting import yuan as money
 from materials.models import ROLES, Material
-from materials.platform.deps import get_deps
 from materials.validation import parse_price
 from materials.web.api.materials import media_url
 from materials.web.auth import require_role
+from materials.web.deps import get_deps
 from materials.web.errorhandlers import problem_response
 from search import Hit, SearchResult
 from search.replica import IndexUnavailable

@@ -11,11 +11,11 @@ from materials.errors import Invalid
 from materials.formatting import iso
 from materials.formatting import yuan as money
 from materials.models import Material
-from materials.platform.deps import get_deps
 from materials.sharing import forwarding, referrals, stats
 from materials.sharing.stats import Metrics, Period
 from materials.web.api.materials import media_url
 from materials.web.auth import require_role
+from materials.web.deps import get_deps
 
 bp = Blueprint("share_api", __name__, url_prefix="/api/v1")
 MAX_TOP = 100

@@ -6,9 +6,9 @@ from flask import Blueprint, Flask, Response, redirect, render_template, request
 
 from materials.accounts import check_password, user_by_name
 from materials.models import OPS, SELLER, User
-from materials.platform.deps import get_deps
 from materials.web import templating
 from materials.web.auth import session_user, sign_in, sign_out
+from materials.web.deps import get_deps
 from materials.web.security import get_limiter, mark_private
 
 bp = Blueprint("auth", __name__)

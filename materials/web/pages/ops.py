@@ -22,12 +22,13 @@ from materials.catalogue import browse, lifecycle
 from materials.errors import Problem
 from materials.formatting import parse_local
 from materials.models import DRAFT, FAILED, OPS, PROCESSING, PUBLISHED, READY, TAKEN_DOWN
-from materials.platform.deps import get_deps
 from materials.sharing import stats
 from materials.sharing.stats import Metrics
 from materials.validation import material_fields, small_int
 from materials.web.auth import page_role
+from materials.web.deps import get_deps
 from materials.web.pages import charts
+from materials.web.pages.args import choice_arg, days_arg, page_arg
 from materials.web.pages.charts import STATS_RANGES, chart_series, stats_period
 from materials.web.templating import local_time
 
@@ -35,11 +36,6 @@ bp = Blueprint("ops", __name__, url_prefix="/ops")
 STATUS_FILTERS = {"": "全部", PROCESSING: "处理中", READY: "就绪", FAILED: "失败"}
 STATE_FILTERS = {"": "全部", DRAFT: "草稿", PUBLISHED: "已发布", TAKEN_DOWN: "已下架"}
 MAX_BULK = 100
-
-
-def _page_arg() -> int:
-    page = small_int(request.args.get("page"))
-    return max(1, min(page, 100_000)) if page is not None else 1
 
 
 @bp.get("/")
@@ -53,7 +49,7 @@ def index() -> str:
         status=status if status in STATUS_FILTERS else None,
         state=state if state in STATE_FILTERS else None,
         q=q or None,
-        page=_page_arg(),
+        page=page_arg(100_000),
         per_page=30,
     )
     return render_template(
@@ -232,18 +228,12 @@ BULK_ACTIONS = {"tag": _bulk_tag, "publish": _bulk_publish, "unpublish": _bulk_u
 BULK_NAMES = {"tag": "加标签", "publish": "发布", "unpublish": "下架"}
 
 
-def _days_arg() -> int:
-    days = small_int(request.args.get("days"))
-    return days if days in STATS_RANGES else 30
-
-
 @bp.get("/stats")
 @page_role(OPS)
 def stats_page() -> str:
     deps = get_deps()
-    days = _days_arg()
-    by = request.args.get("by", "forwards")
-    by = by if by in stats.RANKINGS else "forwards"
+    days = days_arg()
+    by = choice_arg("by", stats.RANKINGS, "forwards")
     period = stats_period(deps, days)
     result = stats.ops_stats(deps, period, by, 10)
     with deps.db.read() as s:

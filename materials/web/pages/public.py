@@ -22,7 +22,7 @@ from materials.accounts import seller_by_code
 from materials.catalogue.browse import live_material
 from materials.errors import NotFound, Problem
 from materials.models import Material
-from materials.platform.deps import get_deps
+from materials.web.deps import get_deps
 from materials.web.templating import rendition_url, video_urls
 
 bp = Blueprint("public", __name__)

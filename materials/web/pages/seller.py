@@ -23,23 +23,18 @@ from materials.catalogue import browse
 from materials.catalogue.browse import FEED_SORTS, live_categories, live_feed
 from materials.errors import NotFound
 from materials.models import SELLER, Material
-from materials.platform.deps import get_deps
 from materials.sharing import cards, forwarding, stats
 from materials.sharing.cardstore import RenderTimeout
-from materials.validation import small_int
 from materials.web.auth import page_role
+from materials.web.deps import get_deps
 from materials.web.pages import charts
+from materials.web.pages.args import choice_arg, days_arg, page_arg
 from materials.web.pages.charts import STATS_RANGES, chart_series, stats_period
 from materials.web.templating import video_urls
 
 bp = Blueprint("seller", __name__, url_prefix="/h5")
 TABS = {"newest": "最新", "forwarded": "转发最多", "category": "分类"}
 SEARCH_SORTS = {"relevance": "相关", "newest": "最新", "forwarded": "转发最多"}
-
-
-def _page_arg() -> int:
-    page = small_int(request.args.get("page"))
-    return max(1, min(page, 1000)) if page is not None else 1
 
 
 def _items_response(template: str, feed, next_url: str | None, **context) -> Response | str:
@@ -53,13 +48,12 @@ def _items_response(template: str, feed, next_url: str | None, **context) -> Res
 @page_role(SELLER)
 def feed() -> Response | str:
     deps = get_deps()
-    tab = request.args.get("tab", "newest")
-    tab = tab if tab in TABS else "newest"
+    tab = choice_arg("tab", TABS, "newest")
     categories = live_categories(deps)
     category = request.args.get("category") or (categories[0] if categories else None)
     category = category if tab == "category" else None
     sort = tab if tab in FEED_SORTS else "newest"
-    page = live_feed(deps, sort=sort, category=category, page=_page_arg())
+    page = live_feed(deps, sort=sort, category=category, page=page_arg(1000))
     next_url = (
         url_for("seller.feed", tab=tab, category=category, page=page.page + 1)
         if page.has_more
@@ -84,8 +78,7 @@ def search() -> Response | str:
     deps = get_deps()
     q = request.args.get("q", "").strip()[:100]
     category = request.args.get("category", "").strip()[:100]
-    sort = request.args.get("sort", "relevance")
-    sort = sort if sort in SEARCH_SORTS else "relevance"
+    sort = choice_arg("sort", SEARCH_SORTS, "relevance")
     feed = None
     next_url = None
     if q or category:
@@ -94,7 +87,7 @@ def search() -> Response | str:
             q=q or None,
             category=category or None,
             sort="forwarded" if sort == "forwarded" else "newest",
-            page=_page_arg(),
+            page=page_arg(1000),
         )
         if feed.has_more:
             next_url = url_for(
@@ -203,8 +196,7 @@ def favorites() -> str:
 @page_role(SELLER)
 def stats_page() -> str:
     deps = get_deps()
-    days = small_int(request.args.get("days"))
-    days = days if days in STATS_RANGES else 30
+    days = days_arg()
     result = stats.seller_stats(deps, g.user.id, stats_period(deps, days))
     series = [(d, chart_series(m)) for d, m in result.by_day]
     return render_template(

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, request
 
 from materials.errors import NotFound
-from materials.platform.deps import get_deps
 from materials.sharing import cards
 from materials.sharing.cardstore import RenderTimeout
+from materials.web.deps import get_deps
 
 bp = Blueprint("cards", __name__)
 

@@ -9,7 +9,7 @@ import mimetypes
 
 from flask import Blueprint, Response, abort, redirect, request, send_file
 
-from materials.platform.deps import get_deps
+from materials.web.deps import get_deps
 from media.storage import check_key
 
 bp = Blueprint("media", __name__)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, redirect, request
 
 from materials.errors import NotFound
-from materials.platform.deps import get_deps
 from materials.sharing import referrals
 from materials.sharing.referrals import Visit
+from materials.web.deps import get_deps
 
 bp = Blueprint("referrals", __name__)
 
