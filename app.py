@@ -62,6 +62,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("THUMB_SIDE", 360, "Long side of a photo thumbnail."),
     Setting("VIDEO_SHORT_SIDE", 720, "Short side of the transcoded video (720 = 720p)."),
     Setting("ORPHAN_GRACE_SECONDS", 3600, "Stored files unreferenced this long are swept."),
+    Setting(
+        "JOB_LEASE_SECONDS",
+        30,
+        "A job's hold on its asset, renewed while it runs; a dead worker's job runs again "
+        "after this.",
+    ),
+    Setting(
+        "ENQUEUE_GRACE_SECONDS",
+        60,
+        "An asset queued this long ago and never picked up is queued again (lost enqueue).",
+    ),
+    Setting("REAP_SECONDS", 15, "How often each worker looks for stuck assets to queue again."),
     Setting("REF_PARAM", "ref", "Query parameter carrying the referral code to storefronts."),
     Setting(
         "CLICK_WINDOW_SECONDS",

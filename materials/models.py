@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     or_,
 )
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
@@ -207,8 +208,15 @@ class Asset(Base):
     duration: Mapped[float | None] = mapped_column(Float)
     # As the client sent it: shown escaped, never used to build a path or key.
     original_filename: Mapped[str] = mapped_column(String(255), default="")
-    status: Mapped[str] = mapped_column(String(16), default=PROCESSING)
+    status: Mapped[str] = mapped_column(String(16), default=PROCESSING, index=True)
     error: Mapped[str | None] = mapped_column(Text)
+    # The database, not the queue, is the record of work to do (materials/catalogue/jobs.py):
+    # a `processing` asset is owed renditions. `queued_at` is when it was last handed to the
+    # queue, `lease_until` how long the worker running it may hold it (renewed while it runs).
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retryable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     material: Mapped[Material] = relationship(back_populates="assets")
     renditions: Mapped[list[Rendition]] = relationship(
@@ -255,6 +263,8 @@ class IdempotencyKey(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(200))
+    # What was asked the first time (fields and file hashes): a replay must ask the same.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -34,6 +34,10 @@ class Replica:
         self._lock = threading.Lock()
         self._index: SearchIndex | None = None
 
+    def ready(self) -> bool:
+        """Whether an index is there to read (the indexer builds it)."""
+        return _exists(self.path)
+
     def search(self, q: str = "", **options) -> SearchResult:
         # Two tries: an IndexCorrupt may just mean the indexer recreated the directory under
         # the open index; a fresh open then reads the new one.

@@ -50,58 +50,85 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
 # ---------------------------------------------------------------- external servers
 
 
+class Weed:
+    """A real SeaweedFS S3 server on loopback, in `root`, that a test may stop and start again
+    (the same ports and directory: the objects survive)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        ports = [free_port() for _ in range(5)]
+        # Every SeaweedFS service also listens on port+10000 (gRPC): keep those free too.
+        self.ports = [p if p < 55000 else free_port() % 40000 + 10000 for p in ports]
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.ports[4]}"
+
+    def start(self) -> Weed:
+        weed = shutil.which("weed") or str(Path(os.sys.executable).parent / "weed")
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "s3.json").write_text(_S3_IDENTITIES)
+        master, volume, filer, admin, s3 = self.ports
+        cmd = [
+            weed,
+            "mini",
+            f"-dir={self.root}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-master.telemetry=false",
+            "-admin.ui=false",
+            "-webdav=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-master.port={master}",
+            f"-volume.port={volume}",
+            f"-filer.port={filer}",
+            f"-admin.port={admin}",
+            f"-s3.port={s3}",
+            f"-s3.config={self.root / 's3.json'}",
+        ]
+        self._log = open(self.root / "weed.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
+        wait_for_port(s3, 60)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+_S3_IDENTITIES = json.dumps(
+    {
+        "identities": [
+            {
+                "name": "t",
+                "credentials": [{"accessKey": "K", "secretKey": "S"}],
+                "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+            }
+        ]
+    }
+)
+
+
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory) -> Iterator[str]:
     """A real SeaweedFS S3 server on loopback; yields its endpoint URL."""
-    weed = shutil.which("weed") or str(Path(os.sys.executable).parent / "weed")
-    root = tmp_path_factory.mktemp("seaweedfs")
-    (root / "s3.json").write_text(
-        json.dumps(
-            {
-                "identities": [
-                    {
-                        "name": "t",
-                        "credentials": [{"accessKey": "K", "secretKey": "S"}],
-                        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-                    }
-                ]
-            }
-        )
-    )
-    ports = [free_port() for _ in range(5)]
-    # Every SeaweedFS service also listens on port+10000 (gRPC): keep those free too.
-    ports = [p if p < 55000 else free_port() % 40000 + 10000 for p in ports]
-    master, volume, filer, admin, s3 = ports
-    cmd = [
-        weed,
-        "mini",
-        f"-dir={root}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        "-master.telemetry=false",
-        "-admin.ui=false",
-        "-webdav=false",
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
-        f"-master.port={master}",
-        f"-volume.port={volume}",
-        f"-filer.port={filer}",
-        f"-admin.port={admin}",
-        f"-s3.port={s3}",
-        f"-s3.config={root / 's3.json'}",
-    ]
-    log = open(root / "weed.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    weed = Weed(tmp_path_factory.mktemp("seaweedfs")).start()
     try:
-        wait_for_port(s3, 60)
-        yield f"http://127.0.0.1:{s3}"
+        yield weed.endpoint
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        weed.stop()
 
 
 @pytest.fixture(scope="session")

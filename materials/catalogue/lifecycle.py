@@ -6,6 +6,8 @@ outside the database (jobs) happen only after the transaction commits.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -85,18 +87,19 @@ def create_material(
     files: list[IncomingFile],
     idempotency_key: str | None = None,
 ) -> Created:
+    fingerprint = request_fingerprint(fields, files)
     if idempotency_key:
-        existing = _replay(deps, user, idempotency_key)
+        existing = _replay(deps, user, idempotency_key, fingerprint)
         if existing:
             return existing
     keys = _store_originals(deps.storage, files)
     try:
-        created = _insert_material(deps, user, fields, files, keys, idempotency_key)
+        created = _insert_material(deps, user, fields, files, keys, idempotency_key, fingerprint)
     except BaseException as exc:
         _delete_quietly(deps.storage, keys.values())
         if idempotency_key and isinstance(exc, IntegrityError):
             # A concurrent retry with the same key won the race: answer with its material.
-            replay = _replay(deps, user, idempotency_key)
+            replay = _replay(deps, user, idempotency_key, fingerprint)
             if replay:
                 return replay
         raise
@@ -105,14 +108,30 @@ def create_material(
     return created
 
 
-def _replay(deps: Deps, user: User, key: str) -> Created | None:
+def request_fingerprint(fields: dict[str, Any], files: list[IncomingFile]) -> str:
+    """What an upload asks for: its checked fields and its files' hashes, in order."""
+    asked = {"fields": fields, "files": [(f.field, f.sha256) for f in files]}
+    text = json.dumps(asked, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(deps: Deps, user: User, key: str, fingerprint: str) -> Created | None:
+    """The material an earlier request with this key made; a 422 if it asked otherwise."""
     with deps.db.read() as s:
-        material_id = s.scalar(
-            select(IdempotencyKey.material_id).where(
+        row = s.scalar(
+            select(IdempotencyKey).where(
                 IdempotencyKey.user_id == user.id, IdempotencyKey.key == key
             )
         )
-    return Created(material_id, replayed=True) if material_id else None
+    if row is None:
+        return None
+    if row.request_hash and row.request_hash != fingerprint:
+        raise Invalid(
+            "this Idempotency-Key was used for a different upload; use a new key",
+            field="Idempotency-Key",
+            rule="idempotency_mismatch",
+        )
+    return Created(row.material_id, replayed=True)
 
 
 def _store_originals(storage: Storage, files: list[IncomingFile]) -> dict[str, str]:
@@ -145,6 +164,7 @@ def _insert_material(
     files: list[IncomingFile],
     keys: dict[str, str],
     idempotency_key: str | None,
+    fingerprint: str,
 ) -> Created:
     tags = fields.pop("tags", [])
     with deps.db.transaction() as s:
@@ -156,7 +176,14 @@ def _insert_material(
         s.add(material)
         s.flush()
         if idempotency_key:
-            s.add(IdempotencyKey(user_id=user.id, key=idempotency_key, material_id=material.id))
+            s.add(
+                IdempotencyKey(
+                    user_id=user.id,
+                    key=idempotency_key,
+                    request_hash=fingerprint,
+                    material_id=material.id,
+                )
+            )
         log_change(s, material, "create")
         s.flush()
         return Created(material.id, asset_ids=[a.id for a in material.assets])
@@ -176,6 +203,7 @@ def _asset(f: IncomingFile, position: int, key: str, backend: str) -> Asset:
         duration=f.duration,
         original_filename=_safe_filename(f.filename),
         status=PROCESSING,
+        queued_at=utcnow(),  # the reaper finds it if the enqueue after the commit is lost
     )
 
 
@@ -257,20 +285,31 @@ def unpublish(deps: Deps, material_id: int) -> None:
 
 
 def retry(deps: Deps, material_id: int) -> list[int]:
-    """Failed assets go back to the queue; the material shows processing again."""
+    """Failed assets, and processing ones that no worker holds (stuck), go back to the queue;
+    the material shows processing again."""
+    now = utcnow()
     with deps.db.transaction() as s:
         material = load_material(s, material_id, lock=True)
-        failed = [a for a in material.assets if a.status == FAILED]
+        failed = [a for a in material.assets if a.status == FAILED or _unheld(a, now)]
         if not failed:
-            raise Conflict("nothing to retry: no asset has failed", rule="nothing_failed")
+            raise Conflict(
+                "nothing to retry: no asset has failed or is stuck", rule="nothing_failed"
+            )
         for asset in failed:
-            asset.status, asset.error = PROCESSING, None
+            asset.status, asset.error, asset.retryable = PROCESSING, None, False
+            asset.queued_at, asset.lease_until, asset.attempts = now, None, 0
         material.status, material.error = PROCESSING, None
         log_change(s, material, "retry")
         ids = [a.id for a in failed]
     for asset_id in ids:
         deps.queue.enqueue("process_asset", asset_id)
     return ids
+
+
+def _unheld(asset: Asset, now: datetime) -> bool:
+    """Processing, but no live worker holds its lease: queued or stuck."""
+    live = asset.lease_until is not None and asset.lease_until > now
+    return asset.status == PROCESSING and not live
 
 
 def get_material(deps: Deps, material_id: int) -> Material:

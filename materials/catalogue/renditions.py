@@ -1,4 +1,7 @@
-"""Worker-side use cases: make an asset's renditions, and sweep files no row refers to."""
+"""Worker-side use cases: make an asset's renditions, and sweep files no row refers to.
+
+A job holds its asset by a lease (leases.py) and is safe to run twice: rendition keys are
+named by their content, the rows are replaced whole, and a finished asset is left alone."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from materials.catalogue import leases
 from materials.catalogue.lifecycle import load_material, log_change
 from materials.models import FAILED, PROCESSING, READY, Asset, Card, Rendition
 from materials.platform.deps import Deps
@@ -21,27 +25,52 @@ SWEPT_PREFIXES = ("originals/", "renditions/", "cards/")
 
 
 def process_asset(deps: Deps, asset_id: int) -> None:
-    with deps.db.read() as s:
-        asset = s.get(Asset, asset_id)
-        if asset is None or asset.status != PROCESSING:
-            return  # deleted meanwhile, or a duplicate delivery of a finished job
-        kind, key, mime, duration = asset.kind, asset.key, asset.mime, asset.duration
+    job = leases.claim(deps, asset_id)
+    if job is None:
+        return  # finished, deleted, or held by a live worker: a duplicate delivery
+    if job.attempts > leases.MAX_ATTEMPTS:
+        reason = f"gave up after {job.attempts - 1} attempts; a retry may help"
+        _finish(deps, asset_id, [], error=reason, retryable=True)
+        return
     stored: list[str] = []
     try:
-        rendered = _render(deps, kind, key, mime, duration)
-        rows = [_store(deps, asset_id, r, stored) for r in rendered]
+        with leases.heartbeat(deps, asset_id):
+            rendered = _render(deps, job.kind, job.key, job.mime, job.duration)
+            rows = [_store(deps, asset_id, r, stored) for r in rendered]
+            _finish(deps, asset_id, rows, error=None)
     except Exception as exc:
-        log.exception("asset %s failed", asset_id)
-        for k in stored:
-            deps.storage.delete(k)
-        _finish(deps, asset_id, [], error=_reason(exc))
+        _discard(deps, stored)
+        _failed(deps, job, exc)
+
+
+def _failed(deps: Deps, job: leases.Claimed, exc: Exception) -> None:
+    if leases.is_transient(exc) and job.attempts < leases.MAX_ATTEMPTS:
+        delay = leases.backoff(job.attempts)
+        log.warning("asset %s: %r; trying again in %.0f s", job.asset_id, exc, delay)
+        leases.postpone(deps, job.asset_id, delay)
         return
-    _finish(deps, asset_id, rows, error=None)
+    log.exception("asset %s failed", job.asset_id, exc_info=exc)
+    retryable = leases.is_transient(exc)
+    _finish(deps, job.asset_id, [], error=_reason(exc, retryable), retryable=retryable)
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
-    return text[:500]
+def _reason(exc: Exception, retryable: bool) -> str:
+    text = (str(exc) or type(exc).__name__)[:480]
+    return f"{text} (a retry may help)" if retryable else text
+
+
+def _discard(deps: Deps, keys: list[str]) -> None:
+    """Drop what a failed run stored, except objects a row refers to: keys are named by
+    content, so an earlier run of the same job may have stored (and recorded) the same one."""
+    if not keys:
+        return
+    try:
+        with deps.db.read() as s:
+            kept = set(s.scalars(select(Rendition.key).where(Rendition.key.in_(keys))))
+        for key in set(keys) - kept:
+            deps.storage.delete(key)
+    except Exception as exc:  # the orphan sweep removes what is left
+        log.warning("could not discard %d stored renditions: %r", len(keys), exc)
 
 
 def _render(deps: Deps, kind: str, key: str, mime: str, duration: float | None) -> list[Rendered]:
@@ -83,23 +112,26 @@ def _store(deps: Deps, asset_id: int, r: Rendered, stored: list[str]) -> Renditi
     )
 
 
-def _finish(deps: Deps, asset_id: int, rows: list[Rendition], error: str | None) -> None:
+def _finish(
+    deps: Deps, asset_id: int, rows: list[Rendition], error: str | None, retryable: bool = False
+) -> None:
     with deps.db.transaction() as s:
         asset = s.get(Asset, asset_id)
-        if asset is None:
-            return
+        if asset is None or asset.status != PROCESSING:
+            return  # deleted, or finished by a duplicate run meanwhile
         # Lock the material so two assets finishing at once agree on the overall status.
         material = load_material(s, asset.material_id, lock=True)
         asset = next(a for a in material.assets if a.id == asset_id)
+        asset.lease_until = None
         if error:
-            asset.status, asset.error = FAILED, error
+            asset.status, asset.error, asset.retryable = FAILED, error, retryable
             material.status = FAILED
             material.error = f"{asset.original_filename or asset.kind}: {error}"
         else:
             asset.renditions.clear()
             s.flush()
             asset.renditions.extend(rows)
-            asset.status, asset.error = READY, None
+            asset.status, asset.error, asset.retryable = READY, None, False
             if all(a.status == READY for a in material.assets):
                 material.status, material.error = READY, None
         log_change(s, material, "processed")

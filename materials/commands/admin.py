@@ -61,7 +61,12 @@ def users_create(name: str, role: str, password: str | None) -> None:
 @with_appcontext
 def worker(workers: int | None) -> None:
     """Run the media worker: renditions, transcodes, orphan sweeps."""
+    from materials.catalogue.leases import Reaper
+
     deps = get_deps(current_app)
+    # The reaper hands the queue again what a dead process left stuck (leases.py); it starts
+    # first, so a restarted worker picks up its predecessor's jobs straight away.
+    Reaper(deps).start()
     deps.queue.consumer(workers or deps.settings.WORKERS).run()
 
 

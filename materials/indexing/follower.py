@@ -255,8 +255,17 @@ class Follower:
 
     def run(self, stop: threading.Event) -> None:
         """Start, then follow the log until ``stop`` is set. Transient failures (database
-        unreachable, the index locked by a manual rebuild) are retried with a backoff."""
-        self.start()
+        unreachable, the index locked by a manual rebuild) are retried with a backoff, the
+        start included: an indexer started while its database is down waits for it."""
+        backoff = self.poll
+        while not stop.is_set():
+            try:
+                self.start()
+                break
+            except (IndexBusy, DBAPIError) as exc:
+                log.warning("indexer cannot start: %s; retrying in %.1f s", str(exc), backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         backoff = self.poll
         while not stop.is_set():
             try:

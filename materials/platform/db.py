@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -69,3 +71,8 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn):  # noqa: ANN001
         immediate = conn.get_execution_options().get("sucai_immediate")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+# What a database that is briefly away raises (a refused or dropped connection, a lock or pool
+# wait that ran out), as opposed to a statement the database refused (IntegrityError, DataError).
+UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)

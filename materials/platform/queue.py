@@ -72,6 +72,10 @@ class Queue:
         self.huey  # noqa: B018 - makes huey (and the tasks) on first use
         self._tasks[job](*args)
 
+    def ping(self) -> None:
+        """Raises unless the queue's store answers (a Redis PING, an SQLite read)."""
+        self.huey.pending_count()
+
     def consumer(self, workers: int, periodic: bool = True):  # noqa: ANN201
         """A huey consumer: `.run()` in the worker process, `.start()` in tests (without the
         periodic jobs there, which would race the tests' own files)."""

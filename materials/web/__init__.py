@@ -13,7 +13,7 @@ from materials.web.uploads import UploadRequest
 
 
 def register_blueprints(app: Flask) -> None:
-    from materials.web import errorhandlers, security
+    from materials.web import errorhandlers, health, security
     from materials.web.api import materials as api_materials
     from materials.web.api import search as api_search
     from materials.web.api import sharing as api_sharing
@@ -34,3 +34,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cards.bp)
     app.register_blueprint(redirects.bp)
     app.register_blueprint(api_sharing.bp)
+    app.register_blueprint(health.bp)

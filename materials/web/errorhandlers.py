@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, Response, json, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from materials.errors import Problem
+from media.storage import StorageError
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -30,6 +38,7 @@ PAGE_MESSAGES = {
     413: "文件太大了。",
     422: "填写的内容有误。",
     429: "操作太频繁，请稍后再试。",
+    503: "服务暂时不可用，请稍后再试。",
 }
 
 
@@ -56,6 +65,23 @@ def init_app(app: Flask) -> None:
         )
         if exc.status == 401:
             resp.headers["WWW-Authenticate"] = 'Bearer realm="sucai"'
+        return resp
+
+    @app.errorhandler(StorageError)
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def on_unavailable(exc: Exception) -> Response:
+        # A dependency is briefly away: nothing was half-written (uploads clean up what they
+        # stored, transactions roll back), so the client may simply try again.
+        which = "storage" if isinstance(exc, StorageError) else "database"
+        log.warning("%s unavailable: %r", which, exc)
+        detail = f"the {which} is briefly unavailable; try again shortly"
+        if _wants_json():
+            resp = problem_response(503, "Service unavailable", detail, rule=f"{which}_down")
+        else:
+            resp = html_error(503, detail)
+        resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return resp
 
     @app.errorhandler(HTTPException)

@@ -40,6 +40,7 @@ STATELESS_PREFIXES = (
     "/m/",
     "/cards/",
     "/r/",
+    "/healthz",
 )
 FRAMEABLE_PREFIXES = ("/embed/", "/embed.js")
 
