@@ -20,6 +20,13 @@ _MONEY = re.compile(r"^\+?\d{1,12}(\.\d{1,2})?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # A lone surrogate ("\ud800" in JSON) is no character: UTF-8 cannot encode it (nor the database).
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Characters that show as nothing: zero-width space/non-joiner, word joiner, BOM, Mongolian
+# vowel separator, soft hyphen, and the Hangul fillers that look like a blank title. Stripped
+# before anything is stored, tagged, indexed or drawn, so "防晒" and "防晒\u200b" are one tag.
+_INVISIBLE = re.compile(r"[\u200b\u200c\u2060\ufeff\u180e\u00ad\u115f\u1160\u3164\uffa0]")
+# A zero-width joiner is kept only inside an emoji sequence (👩‍👧), where it means something.
+_EMOJI = r"\U0001F000-\U0001FFFF\u2600-\u27bf"
+_STRAY_JOINER = re.compile(rf"(?<![{_EMOJI}\ufe0f])\u200d|\u200d(?![{_EMOJI}])")
 _EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
 _LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
@@ -33,7 +40,7 @@ def clean_text(
         raise Invalid(f"{field} must be text", field=field, rule="type")
     if _SURROGATE.search(value):
         raise Invalid(f"{field} contains an unpaired surrogate", field=field, rule="encoding")
-    value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
+    value = normalize_text(value)
     if not multiline:
         value = value.replace("\n", " ")
     if _CONTROL.search(value):
@@ -47,6 +54,13 @@ def clean_text(
             rule="max_length",
         )
     return value
+
+
+def normalize_text(value: str) -> str:
+    """NFC, invisible characters removed, CRLF as LF, outer blanks trimmed."""
+    value = unicodedata.normalize("NFC", value)
+    value = _STRAY_JOINER.sub("", _INVISIBLE.sub("", value))
+    return value.replace("\r\n", "\n").strip()
 
 
 def small_int(raw: str | None, max_digits: int = 9) -> int | None:
@@ -87,8 +101,16 @@ def parse_url(field: str, value: Any, *, required: bool = True) -> str:
         iri_to_uri(url)
     except (ValueError, UnicodeError):
         raise Invalid(f"{field} must be an absolute http(s) URL", field=field, rule="url") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or "\\" in url or " " in url:
+    if parts.scheme not in ("http", "https") or not parts.hostname or "\\" in url:
         raise Invalid(f"{field} must be an absolute http(s) URL", field=field, rule="url")
+    # Browsers drop tabs and newlines from a URL (and urlsplit too), so "https://shop\t@evil/"
+    # would be checked as one host and followed to another; user:password@ is never a shop's.
+    if any(ch.isspace() for ch in url) or "@" in parts.netloc:
+        raise Invalid(
+            f"{field} must be a plain http(s) URL: no spaces, tabs or user@ part",
+            field=field,
+            rule="url",
+        )
     return url
 
 

@@ -13,7 +13,7 @@ from materials.web.uploads import UploadRequest
 
 
 def register_blueprints(app: Flask) -> None:
-    from materials.web import errorhandlers, health, security
+    from materials.web import edges, errorhandlers, health, security
     from materials.web.api import materials as api_materials
     from materials.web.api import search as api_search
     from materials.web.api import sharing as api_sharing
@@ -23,6 +23,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.request_class = UploadRequest
     errorhandlers.init_app(app)
+    edges.init_app(app)
     security.init_app(app)  # session cookies, CSRF guard, security headers on every response
     app.register_blueprint(api_materials.bp)
     app.register_blueprint(media.bp)

@@ -23,8 +23,34 @@ def problem_response(status: int, title: str, detail: str, **extra: object) -> R
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
 
 
+# Public URLs that programs fetch as often as people open them: an <img>, a storefront's
+# server, a QR scanner. Their errors follow Accept; the first type is the default for */*.
+NEGOTIATED = {
+    "/cards/": ("application/problem+json", "application/json", "text/html"),
+    "/r/": ("application/problem+json", "application/json", "text/html"),
+    "/m/": ("text/html", "application/problem+json", "application/json"),
+    "/embed/": ("text/html", "application/problem+json", "application/json"),
+}
+# Headers an HTTP error carries for the client's sake (405's Allow above all).
+KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+
+
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/oembed"
+    path = request.path
+    if path.startswith("/api/") or path == "/oembed":
+        return True
+    for prefix, offered in NEGOTIATED.items():
+        if path.startswith(prefix):
+            best = request.accept_mimetypes.best_match(offered, default=offered[0])
+            return best != "text/html"
+    return False
+
+
+def _keep_headers(exc: HTTPException, resp: Response) -> Response:
+    for name, value in exc.get_headers():
+        if name in KEPT_HEADERS:
+            resp.headers[name] = value
+    return resp
 
 
 # What a person sees on a page (the JSON keeps the precise English detail).
@@ -86,11 +112,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def on_http(exc: HTTPException) -> Response:
+        if exc.code is None or exc.code < 400:
+            return exc.get_response()
         if not _wants_json():
-            if exc.code is None or exc.code < 400:
-                return exc.get_response()
-            return html_error(exc.code)
+            return _keep_headers(exc, html_error(exc.code))
         rule = {413: "max_bytes", 404: "not_found", 405: "method", 400: "malformed"}.get(
-            exc.code or 500, "http"
+            exc.code, "http"
         )
-        return problem_response(exc.code or 500, exc.name, exc.description or exc.name, rule=rule)
+        resp = problem_response(exc.code, exc.name, exc.description or exc.name, rule=rule)
+        return _keep_headers(exc, resp)
