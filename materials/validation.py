@@ -27,6 +27,7 @@ _INVISIBLE = re.compile(r"[\u200b\u200c\u2060\ufeff\u180e\u00ad\u115f\u1160\u316
 # A zero-width joiner is kept only inside an emoji sequence (👩‍👧), where it means something.
 _EMOJI = r"\U0001F000-\U0001FFFF\u2600-\u27bf"
 _STRAY_JOINER = re.compile(rf"(?<![{_EMOJI}\ufe0f])\u200d|\u200d(?![{_EMOJI}])")
+_ASCII_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]|[0-9a-f:]+")
 _EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
 _LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
@@ -98,9 +99,13 @@ def parse_url(field: str, value: Any, *, required: bool = True) -> str:
         parts = urlsplit(url)
         # The referral redirect sends it as an ASCII URI: the port (0-65535) and the host's
         # IDNA form must hold, or every click on it would fail.
-        iri_to_uri(url)
+        ascii_host = urlsplit(iri_to_uri(url)).hostname or ""
     except (ValueError, UnicodeError):
         raise Invalid(f"{field} must be an absolute http(s) URL", field=field, rule="url") from None
+    # IDNA maps some characters to others ("¨" becomes a space and a combining mark): the host
+    # a browser will ask for is the ASCII one, and it must be a plain host name or address.
+    if not _ASCII_HOST.fullmatch(ascii_host):
+        raise Invalid(f"{field} has no valid host name", field=field, rule="url")
     if parts.scheme not in ("http", "https") or not parts.hostname or "\\" in url:
         raise Invalid(f"{field} must be an absolute http(s) URL", field=field, rule="url")
     # Browsers drop tabs and newlines from a URL (and urlsplit too), so "https://shop\t@evil/"
