@@ -102,6 +102,7 @@ def seaweedfs(tmp_path_factory) -> Iterator[str]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()  # unreaped, it warns (ResourceWarning) and fails the last test
         log.close()
 
 
