@@ -13,7 +13,7 @@ from materials.catalogue.uploads import UploadRequest
 
 
 def register_blueprints(app: Flask) -> None:
-    from materials.web import errorhandlers, security
+    from materials.web import auth, errorhandlers, security
     from materials.web.api import materials as api_materials
     from materials.web.api import search as api_search
     from materials.web.api import sharing as api_sharing
@@ -23,7 +23,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.request_class = UploadRequest
     errorhandlers.init_app(app)
-    security.init_app(app)  # session cookies, CSRF guard, security headers on every response
+    security.init_app(app)  # session cookies, CSRF guard, security headers, the rate limiter
     app.register_blueprint(api_materials.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(api_search.bp)
@@ -34,3 +34,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cards.bp)
     app.register_blueprint(redirects.bp)
     app.register_blueprint(api_sharing.bp)
+    auth.init_app(app)  # per-user limits on the API's views

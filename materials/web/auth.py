@@ -9,16 +9,23 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import Flask, abort, g, redirect, request, session, url_for
 
 from materials.accounts import user_for_token
 from materials.errors import Forbidden, Unauthorized
 from materials.models import User
 from materials.platform.deps import get_deps
-from materials.web.security import check_csrf, mark_private, rotate_csrf
+from materials.web.security import check_csrf, get_limiter, limit_view, mark_private, rotate_csrf
 
 
 def bearer_user() -> User | None:
+    """The user of a valid `Authorization: Bearer` token, looked up once per request."""
+    if "bearer_user" not in g:
+        g.bearer_user = _lookup_bearer()
+    return g.bearer_user
+
+
+def _lookup_bearer() -> User | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
@@ -28,6 +35,15 @@ def bearer_user() -> User | None:
         if user is not None:
             s.expunge(user)
         return user
+
+
+def api_user() -> User | None:
+    """Who an API request acts for: the bearer token's user; with no Authorization header at
+    all, the signed-in session's (a page calling the API)."""
+    user = bearer_user()
+    if user is None and "Authorization" not in request.headers:
+        user = session_user()
+    return user
 
 
 def require_role(*roles: str) -> Callable:
@@ -115,3 +131,30 @@ def page_role(*roles: str) -> Callable:
         return wrapped
 
     return decorate
+
+
+# ---------------------------------------------------------------- per-user limits
+
+
+def _user_key() -> str:
+    user = api_user()
+    return f"user:{user.id}" if user else ""
+
+
+def _limit_uploads(app: Flask) -> None:
+    """SUCAI_UPLOAD_RATE_LIMIT per user on POST /api/v1/materials; empty: no limit.
+
+    The limit runs before the view's role check, so it asks `api_user()` itself (cached for the
+    view); a request nobody is signed in for is not counted, the view answers it 401."""
+    rule = app.config["SUCAI_UPLOAD_RATE_LIMIT"]
+    if not rule:
+        return
+    upload = get_limiter(app).limit(
+        rule, key_func=_user_key, scope="upload", exempt_when=lambda: api_user() is None
+    )
+    limit_view(app, "api.create", upload)
+
+
+def init_app(app: Flask) -> None:
+    """After the blueprints: the per-user limits."""
+    _limit_uploads(app)

@@ -1,10 +1,13 @@
-"""Browser-facing safety: session cookies, CSRF, security headers, the sign-in rate limit.
+"""Browser-facing safety: session cookies, CSRF, security headers, rate limits.
 
 Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax, Secure behind https). Every
 state-changing request that arrives with our session cookie must carry the session's CSRF token
 (header X-CSRF-Token or form field csrf_token), whatever route it targets: the check sits in a
 before_request hook, so a route added later cannot forget it. Requests without the cookie (bearer
 API clients, storefront servers) are not session-authenticated and so cannot be forged this way.
+
+Rate limits are Flask-Limiter's, counted in memory on the embedded default and in Redis on the
+scale path (SUCAI_RATELIMIT_STORAGE_URL).
 
 The embed routes are frameable, cookieless and stateless: the session interface neither reads
 nor writes a session for them.
@@ -13,17 +16,21 @@ nor writes a session for them.
 from __future__ import annotations
 
 import hmac
+import logging
+import math
 import secrets
-import threading
 import time
-from collections import deque
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter, RateLimitExceeded, RequestLimit, RouteLimit
 
 from materials.errors import Problem
+from materials.web.errorhandlers import html_error, problem_response
+
+logger = logging.getLogger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -182,54 +189,84 @@ def _security_headers(resp: Response) -> Response:
     return resp
 
 
-# ---------------------------------------------------------------- sign-in rate limit
+# ---------------------------------------------------------------- rate limits (Flask-Limiter)
 
 
-class SignInLimiter:
-    """Failed sign-ins per (IP, name) and per IP in a sliding window, kept in this process.
+def _redis_options(url: str) -> dict[str, float]:
+    # A Redis that does not answer must cost a request half a second, not hang it: the limiter
+    # then falls back to counting in memory (see init_rate_limits).
+    if url.startswith(("redis://", "rediss://")):
+        return {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    return {}
 
-    In-process on purpose: no schema change and no extra service, and the password hash
-    (scrypt) already makes every guess expensive. The price: with N gunicorn workers an
-    attacker gets up to N times the budget, and a restart forgets it.
+
+def client_ip() -> str:
+    """The client's IP as the proxy (SUCAI_PROXIES, ProxyFix) reports it."""
+    return request.remote_addr or "?"
+
+
+def init_rate_limits(app: Flask) -> None:
+    """One Limiter per app, not one per module: a Limiter holds a single storage, and tests and
+    tools build several apps in one process. Limits are attached with `limit_view`.
+
+    No I/O here: the Redis client connects on first use, so a process starts while Redis is
+    down. When Redis fails at request time the limiter counts in this process's memory instead
+    (in_memory_fallback, retried with backoff) and never fails the request (swallow_errors):
+    sign-in keeps working, with a per-process limit for as long as Redis is away.
     """
-
-    def __init__(self, per_name: int = 5, per_ip: int = 30, window: float = 900.0):
-        self.per_name, self.per_ip, self.window = per_name, per_ip, window
-        self._fails: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        q = self._fails.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def retry_after(self, ip: str, name: str) -> int:
-        """Seconds until another attempt is allowed; 0 when allowed now."""
-        now = time.monotonic()
-        with self._lock:
-            waits = []
-            for key, limit in (((ip, name.lower()), self.per_name), ((ip, ""), self.per_ip)):
-                q = self._recent(key, now)
-                if len(q) >= limit:
-                    waits.append(q[0] + self.window - now)
-            return int(max(waits)) + 1 if waits else 0
-
-    def failed(self, ip: str, name: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._fails) > 100_000:  # bounded memory under a spray of names
-                self._fails.clear()
-            self._recent((ip, name.lower()), now).append(now)
-            self._recent((ip, ""), now).append(now)
-
-    def succeeded(self, ip: str, name: str) -> None:
-        with self._lock:
-            self._fails.pop((ip, name.lower()), None)
+    url = app.config["SUCAI_RATELIMIT_STORAGE_URL"]
+    limiter = Limiter(
+        client_ip,
+        storage_uri=url,
+        storage_options=_redis_options(url),
+        # Like the hand-written limiter it replaces: a true sliding window, so 5 failures at the
+        # end of one window and 5 at the start of the next are still 10 in a row.
+        strategy="moving-window",
+        # Several deployments may share one Redis, as their queues do.
+        key_prefix=app.config["SUCAI_QUEUE_NAME"],
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
+        headers_enabled=False,  # our 429 answers set Retry-After themselves
+    )
+    limiter.init_app(app)
+    app.extensions["sucai.limiter"] = limiter
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
 
 
-def get_limiter() -> SignInLimiter:
-    return current_app.extensions["sucai.signin_limiter"]
+def get_limiter(app: Flask | None = None) -> Limiter:
+    return (app or current_app).extensions["sucai.limiter"]
+
+
+def limit_view(app: Flask, endpoint: str, *limits: RouteLimit) -> None:
+    """Apply Flask-Limiter limits to one of this app's views. Its decorators would bind the
+    rules to one module-level Limiter at import time; ours is per app (see init_rate_limits),
+    so the app's registered view function is wrapped instead, once the blueprint is in."""
+    view = app.view_functions[endpoint]
+    for limit in limits:
+        view = limit(view)
+    app.view_functions[endpoint] = view
+
+
+def retry_after(limit: RequestLimit) -> int:
+    """Whole seconds until the limit lets another request through (at least 1)."""
+    # window.reset_time, not reset_at: that one adds a second of its own.
+    return max(1, math.ceil(limit.window.reset_time - time.time()))
+
+
+def _too_many_requests(exc: RateLimitExceeded) -> Response:
+    if exc.response is not None:  # the limit's own answer (the sign-in page) from on_breach
+        return exc.response
+    if request.path.startswith("/api/"):
+        resp = problem_response(429, "Too Many Requests", exc.description, rule="rate_limit")
+    else:
+        resp = html_error(429)
+    limit = get_limiter().current_limit
+    try:
+        if limit is not None:
+            resp.headers["Retry-After"] = str(retry_after(limit))
+    except Exception:  # the storage went away mid-request: answer without the header
+        logger.exception("no Retry-After for a rate-limited request")
+    return resp
 
 
 def mark_private() -> None:
@@ -247,7 +284,7 @@ def init_app(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
     )
     app.session_interface = SucaiSessionInterface()
-    app.extensions["sucai.signin_limiter"] = SignInLimiter()
+    init_rate_limits(app)
     app.before_request(_csrf_guard)
     app.after_request(_security_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token

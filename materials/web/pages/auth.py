@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+from flask_limiter import Limiter, RequestLimit, RouteLimit
+from limits import parse as parse_limit
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -11,12 +15,17 @@ from materials.models import OPS, SELLER, User
 from materials.platform.deps import get_deps
 from materials.web.auth import session_user, sign_in, sign_out
 from materials.web.pages import common as pages_common
-from materials.web.security import get_limiter, mark_private
+from materials.web.security import client_ip, get_limiter, limit_view, mark_private, retry_after
 
 bp = Blueprint("auth", __name__)
 HOMES = {OPS: "ops.index", SELLER: "seller.feed"}
 # Checked when the name is unknown, so a miss costs as much time as a wrong password.
 _DUMMY_HASH = generate_password_hash("sucai-no-such-user")
+# Failed sign-ins, per IP and name and per IP (a spray of names from one place). Only failures
+# count (deduct_when: answered 401); once over, even the right password waits.
+PER_NAME = "5 per 15 minutes"
+PER_IP = "30 per 15 minutes"
+logger = logging.getLogger(__name__)
 
 
 def home_for(user: User) -> str:
@@ -65,23 +74,56 @@ def _refuse(name: str, message: str, status: int, retry_after: int = 0) -> Respo
     return resp
 
 
+def _form_name() -> str:
+    return request.form.get("name", "").strip()[:64]
+
+
+def _ip_and_name() -> str:
+    return f"{client_ip()} {_form_name().lower()}"
+
+
+def _failed(resp: Response) -> bool:
+    return resp.status_code == 401
+
+
+def _too_many_attempts(limit: RequestLimit) -> Response:
+    wait = retry_after(limit)
+    minutes = max(1, round(wait / 60))
+    return _refuse(_form_name(), f"尝试次数过多，请 {minutes} 分钟后再试。", 429, wait)
+
+
+def signin_limits(limiter: Limiter) -> tuple[RouteLimit, ...]:
+    common = {"deduct_when": _failed, "on_breach": _too_many_attempts, "methods": ["POST"]}
+    return (
+        limiter.limit(PER_NAME, key_func=_ip_and_name, scope="name", **common),
+        limiter.limit(PER_IP, key_func=client_ip, scope="ip", **common),
+    )
+
+
+def _forget_failures() -> None:
+    """A success wipes this (IP, name)'s failures, as a person who finally typed it right
+    expects; the per-IP count stays, or one good account would reset a spray."""
+    limiter = get_limiter()
+    per_name = parse_limit(PER_NAME)
+    for limit in limiter.current_limits:
+        if limit.limit == per_name:
+            try:
+                limiter.limiter.clear(limit.limit, *limit.request_args)
+            except Exception:  # the storage went away: the failures simply expire
+                logger.exception("could not clear sign-in failures")
+
+
 @bp.post("/signin")
 def signin() -> Response:
+    """Rate limited by `signin_limits` (attached in init_app)."""
     mark_private()
-    name = request.form.get("name", "").strip()[:64]
+    name = _form_name()
     password = request.form.get("password", "")[:1024]
-    ip = request.remote_addr or "?"
-    limiter = get_limiter()
-    wait = limiter.retry_after(ip, name)
-    if wait:
-        minutes = max(1, round(wait / 60))
-        return _refuse(name, f"尝试次数过多，请 {minutes} 分钟后再试。", 429, wait)
     user = _find_user(name) if name else None
     ok = check_password(user, password) if user else check_password_hash(_DUMMY_HASH, password)
     if not (user and ok and user.role in HOMES):
-        limiter.failed(ip, name)
         return _refuse(name, "用户名或密码不对。", 401)
-    limiter.succeeded(ip, name)
+    _forget_failures()
     sign_in(user)
     return redirect(_safe_next(request.form.get("next")) or home_for(user), code=303)
 
@@ -95,3 +137,4 @@ def signout() -> Response:
 def init_app(app: Flask) -> None:
     pages_common.init_app(app)
     app.register_blueprint(bp)
+    limit_view(app, "auth.signin", *signin_limits(get_limiter(app)))
