@@ -23,7 +23,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.request_class = UploadRequest
     errorhandlers.init_app(app)
-    security.init_app(app)  # session cookies, CSRF guard, security headers, the rate limiter
+    security.init_app(app)  # session cookies, security headers, the rate limiter
     app.register_blueprint(api_materials.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(api_search.bp)
@@ -34,4 +34,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cards.bp)
     app.register_blueprint(redirects.bp)
     app.register_blueprint(api_sharing.bp)
-    auth.init_app(app)  # per-user limits on the API's views
+    auth.init_app(app)  # the CSRF guard on every route; per-user limits on the API's views
