@@ -13,7 +13,7 @@ from materials.catalogue.uploads import UploadRequest
 
 
 def register_blueprints(app: Flask) -> None:
-    from materials.web import auth, errorhandlers, security
+    from materials.web import auth, compression, errorhandlers, security
     from materials.web.api import materials as api_materials
     from materials.web.api import search as api_search
     from materials.web.api import sharing as api_sharing
@@ -22,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
     from materials.web.serving import cards, media, redirects
 
     app.request_class = UploadRequest
+    compression.init_app(app)  # first: its after_request then runs last
     errorhandlers.init_app(app)
     security.init_app(app)  # session cookies, security headers, the rate limiter
     app.register_blueprint(api_materials.bp)
