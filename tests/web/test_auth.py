@@ -123,7 +123,8 @@ def test_a_success_forgets_that_names_failures(app, ops_user):
     assert attempt(app, ops_user["name"], PASSWORD).status_code == 303
     for _ in range(5):
         assert attempt(app, ops_user["name"], "typo").status_code == 401
-    assert attempt(app, ops_user["name"], PASSWORD).status_code == 429
+    resp = attempt(app, ops_user["name"], PASSWORD)
+    assert resp.status_code == 429 and resp.headers["Cache-Control"] == "private, no-store"
 
 
 def test_failures_from_one_ip_are_limited_across_names(app, ops_user):

@@ -87,12 +87,13 @@ def _failed(resp: Response) -> bool:
 
 
 def _too_many_attempts(limit: RequestLimit) -> Response:
+    mark_private()  # on_breach runs before the view, which would have said so
     wait = retry_after(limit)
     minutes = max(1, round(wait / 60))
     return _refuse(_form_name(), f"尝试次数过多，请 {minutes} 分钟后再试。", 429, wait)
 
 
-def signin_limits(limiter: Limiter) -> tuple[RouteLimit, ...]:
+def _signin_limits(limiter: Limiter) -> tuple[RouteLimit, ...]:
     common = {"deduct_when": _failed, "on_breach": _too_many_attempts, "methods": ["POST"]}
     return (
         limiter.limit(PER_NAME, key_func=_ip_and_name, scope="name", **common),
@@ -107,7 +108,7 @@ def _forget_failures() -> None:
     per_name = parse_limit(PER_NAME)
     for limit in limiter.current_limits:
         if limit.limit == per_name:
-            try:
+            try:  # request_args: the (prefix, key, scope) this request was counted under
                 limiter.limiter.clear(limit.limit, *limit.request_args)
             except Exception:  # the storage went away: the failures simply expire
                 logger.exception("could not clear sign-in failures")
@@ -115,7 +116,7 @@ def _forget_failures() -> None:
 
 @bp.post("/signin")
 def signin() -> Response:
-    """Rate limited by `signin_limits` (attached in init_app)."""
+    """Rate limited by `_signin_limits` (attached in init_app)."""
     mark_private()
     name = _form_name()
     password = request.form.get("password", "")[:1024]
@@ -137,4 +138,4 @@ def signout() -> Response:
 def init_app(app: Flask) -> None:
     pages_common.init_app(app)
     app.register_blueprint(bp)
-    limit_view(app, "auth.signin", *signin_limits(get_limiter(app)))
+    limit_view(app, "auth.signin", *_signin_limits(get_limiter(app)))
