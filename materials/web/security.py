@@ -260,7 +260,8 @@ def _too_many_requests(exc: RateLimitExceeded) -> Response:
     if exc.response is not None:  # the limit's own answer (the sign-in page) from on_breach
         return exc.response
     if request.path.startswith("/api/"):
-        resp = problem_response(429, "Too Many Requests", exc.description, rule="rate_limit")
+        detail = f"rate limit reached ({exc.description}); try again after Retry-After seconds"
+        resp = problem_response(429, "Too Many Requests", detail, rule="rate_limit")
     else:
         resp = html_error(429)
     limit = get_limiter().current_limit
