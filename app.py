@@ -47,7 +47,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Job queue: sqlite:///path or redis://host:port/db; "
         "empty means SQLite at DATA_DIR/queue.db.",
     ),
-    Setting("QUEUE_NAME", "sucai", "Queue name (keeps several deployments on one Redis apart)."),
+    Setting(
+        "QUEUE_NAME",
+        "sucai",
+        "Queue name (keeps several deployments on one Redis apart; rate-limit keys too).",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URL",
+        "",
+        "Where rate limits are counted: memory:// (each process alone) or redis://host:port/db "
+        "(shared by every process and node); empty means QUEUE_URL when that is Redis, "
+        "else memory://.",
+    ),
+    Setting(
+        "UPLOAD_RATE_LIMIT",
+        "120/hour",
+        "Uploads (POST /api/v1/materials) per user, e.g. 120/hour or 10/minute;1000/day; "
+        "empty means no limit.",
+    ),
     Setting("PUBLIC_URL", "http://127.0.0.1:8000", "Base URL printed into links and QR codes."),
     Setting("PROXIES", 0, "Reverse proxies in front whose X-Forwarded-* headers are trusted."),
     Setting("WORKERS", 2, "Threads in the media worker."),
@@ -114,6 +131,9 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
     values["DATABASE_URL"] = values["DATABASE_URL"] or f"sqlite:///{data_dir / 'sucai.db'}"
     values["STORAGE_URL"] = values["STORAGE_URL"] or f"file://{data_dir / 'media'}"
     values["QUEUE_URL"] = values["QUEUE_URL"] or f"sqlite:///{data_dir / 'queue.db'}"
+    values["RATELIMIT_STORAGE_URL"] = values["RATELIMIT_STORAGE_URL"] or _ratelimit_storage(
+        values["QUEUE_URL"]
+    )
     values["INDEX_DIR"] = values["INDEX_DIR"] or str(data_dir / "index")
     values["PUBLIC_URL"] = values["PUBLIC_URL"].rstrip("/")
     if not values["SECRET_KEY"]:
@@ -121,6 +141,12 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError("SUCAI_SECRET_KEY must be set when SUCAI_ENV=production")
         values["SECRET_KEY"] = _dev_secret(data_dir)
     return values
+
+
+def _ratelimit_storage(queue_url: str) -> str:
+    """A deployment that already runs Redis for its queue counts limits there too, so a limit
+    holds across workers and nodes; the embedded default counts in each process."""
+    return queue_url if queue_url.startswith(("redis://", "rediss://")) else "memory://"
 
 
 def _dev_secret(data_dir: Path) -> str:

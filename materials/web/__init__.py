@@ -13,7 +13,7 @@ from materials.web.uploads import UploadRequest
 
 
 def register_blueprints(app: Flask) -> None:
-    from materials.web import edges, errorhandlers, health, security
+    from materials.web import auth, compression, edges, errorhandlers, health, security
     from materials.web.api import materials as api_materials
     from materials.web.api import search as api_search
     from materials.web.api import sharing as api_sharing
@@ -22,9 +22,10 @@ def register_blueprints(app: Flask) -> None:
     from materials.web.serving import cards, media, redirects
 
     app.request_class = UploadRequest
+    compression.init_app(app)  # first: its after_request then runs last
     errorhandlers.init_app(app)
     edges.init_app(app)
-    security.init_app(app)  # session cookies, CSRF guard, security headers on every response
+    security.init_app(app)  # session cookies, security headers, the rate limiter
     app.register_blueprint(api_materials.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(api_search.bp)
@@ -36,3 +37,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(redirects.bp)
     app.register_blueprint(api_sharing.bp)
     app.register_blueprint(health.bp)
+    auth.init_app(app)  # the CSRF guard on every route; per-user limits on the API's views

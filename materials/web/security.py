@@ -1,10 +1,15 @@
-"""Browser-facing safety: session cookies, CSRF, security headers, the sign-in rate limit.
+"""Browser-facing safety: session cookies, CSRF, security headers, rate limits.
 
 Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax, Secure behind https). Every
 state-changing request that arrives with our session cookie must carry the session's CSRF token
 (header X-CSRF-Token or form field csrf_token), whatever route it targets: the check sits in a
-before_request hook, so a route added later cannot forget it. Requests without the cookie (bearer
-API clients, storefront servers) are not session-authenticated and so cannot be forged this way.
+before_request hook (materials/web/auth.py `csrf_guard`, which knows who a request acts for), so
+a route added later cannot forget it. The one exception is a request the API authenticates by a
+valid bearer token: browsers do not attach that header by themselves, so it cannot be forged
+this way, whatever cookie rides along.
+
+Rate limits are Flask-Limiter's, counted in memory on the embedded default and in Redis on the
+scale path (SUCAI_RATELIMIT_STORAGE_URL).
 
 The embed routes are frameable, cookieless and stateless: the session interface neither reads
 nor writes a session for them.
@@ -13,18 +18,22 @@ nor writes a session for them.
 from __future__ import annotations
 
 import hmac
+import logging
+import math
 import secrets
-import threading
 import time
-from collections import deque
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter, RateLimitExceeded, RequestLimit, RouteLimit
 
 from materials.errors import Problem
 from materials.web.deps import get_deps
+from materials.web.errorhandlers import html_error, problem_response
+
+logger = logging.getLogger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -73,6 +82,18 @@ class SucaiSessionInterface(SecureCookieSessionInterface):
 
 
 # ---------------------------------------------------------------- CSRF
+#
+# Hand-written on purpose; Flask-WTF's CSRFProtect was tried (WTF_CSRF_CHECK_DEFAULT=False and
+# csrf.protect() called from our guard fits the bearer/session split) and does not fit because:
+# - its token is a timestamped signature made anew each second (generate_csrf), where ours is
+#   one token per session, rotated at sign-in: every form and the pages' <meta> tag carry the
+#   same value and the tests pin that;
+# - it reads the form body before the header, so a page's multipart upload to the API with
+#   X-CSRF-Token would be received and spooled whole in the guard, before the role check and
+#   the upload rate limit could refuse it (ours reads the header first);
+# - it answers 400 (CSRFError) and checks Referer (only on https), where we answer 403 with a
+#   problem+json or page (rule `csrf` / `csrf_origin`) and check Origin. Wrapping all three
+#   would leave it doing what a few lines below do: a random token, compared with compare_digest.
 
 
 def csrf_token() -> str:
@@ -114,17 +135,6 @@ def check_csrf() -> None:
     sent = _sent_token()
     if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
         raise CsrfFailed("missing or wrong CSRF token: reload the page and try again", rule="csrf")
-
-
-def _has_session_cookie() -> bool:
-    return current_app.config["SESSION_COOKIE_NAME"] in request.cookies
-
-
-def _csrf_guard() -> None:
-    if request.method not in UNSAFE_METHODS or is_stateless(request.path):
-        return
-    if _has_session_cookie() or request.endpoint in CSRF_ALWAYS:
-        check_csrf()
 
 
 # Sign-in and sign-out need a token even without a cookie (login CSRF).
@@ -170,54 +180,85 @@ def _security_headers(resp: Response) -> Response:
     return resp
 
 
-# ---------------------------------------------------------------- sign-in rate limit
+# ---------------------------------------------------------------- rate limits (Flask-Limiter)
 
 
-class SignInLimiter:
-    """Failed sign-ins per (IP, name) and per IP in a sliding window, kept in this process.
+def _redis_options(url: str) -> dict[str, float]:
+    # A Redis that does not answer must cost a request half a second, not hang it: the limiter
+    # then falls back to counting in memory (see init_rate_limits).
+    if url.startswith(("redis://", "rediss://")):
+        return {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    return {}
 
-    In-process on purpose: no schema change and no extra service, and the password hash
-    (scrypt) already makes every guess expensive. The price: with N gunicorn workers an
-    attacker gets up to N times the budget, and a restart forgets it.
+
+def client_ip() -> str:
+    """The client's IP as the proxy (SUCAI_PROXIES, ProxyFix) reports it."""
+    return request.remote_addr or "?"
+
+
+def init_rate_limits(app: Flask) -> None:
+    """One Limiter per app, not one per module: a Limiter holds a single storage, and tests and
+    tools build several apps in one process. Limits are attached with `limit_view`.
+
+    No I/O here: the Redis client connects on first use, so a process starts while Redis is
+    down. When Redis fails at request time the limiter counts in this process's memory instead
+    (in_memory_fallback, retried with backoff) and never fails the request (swallow_errors):
+    sign-in keeps working, with a per-process limit for as long as Redis is away.
     """
-
-    def __init__(self, per_name: int = 5, per_ip: int = 30, window: float = 900.0):
-        self.per_name, self.per_ip, self.window = per_name, per_ip, window
-        self._fails: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        q = self._fails.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def retry_after(self, ip: str, name: str) -> int:
-        """Seconds until another attempt is allowed; 0 when allowed now."""
-        now = time.monotonic()
-        with self._lock:
-            waits = []
-            for key, limit in (((ip, name.lower()), self.per_name), ((ip, ""), self.per_ip)):
-                q = self._recent(key, now)
-                if len(q) >= limit:
-                    waits.append(q[0] + self.window - now)
-            return int(max(waits)) + 1 if waits else 0
-
-    def failed(self, ip: str, name: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._fails) > 100_000:  # bounded memory under a spray of names
-                self._fails.clear()
-            self._recent((ip, name.lower()), now).append(now)
-            self._recent((ip, ""), now).append(now)
-
-    def succeeded(self, ip: str, name: str) -> None:
-        with self._lock:
-            self._fails.pop((ip, name.lower()), None)
+    url = get_deps(app).settings.RATELIMIT_STORAGE_URL
+    limiter = Limiter(
+        client_ip,
+        storage_uri=url,
+        storage_options=_redis_options(url),
+        # Like the hand-written limiter it replaces: a true sliding window, so 5 failures at the
+        # end of one window and 5 at the start of the next are still 10 in a row.
+        strategy="moving-window",
+        # Several deployments may share one Redis, as their queues do.
+        key_prefix=get_deps(app).settings.QUEUE_NAME,
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
+        headers_enabled=False,  # our 429 answers set Retry-After themselves
+    )
+    limiter.init_app(app)
+    app.extensions["sucai.limiter"] = limiter
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
 
 
-def get_limiter() -> SignInLimiter:
-    return current_app.extensions["sucai.signin_limiter"]
+def get_limiter(app: Flask | None = None) -> Limiter:
+    return (app or current_app).extensions["sucai.limiter"]
+
+
+def limit_view(app: Flask, endpoint: str, *limits: RouteLimit) -> None:
+    """Apply Flask-Limiter limits to one of this app's views. Its decorators would bind the
+    rules to one module-level Limiter at import time; ours is per app (see init_rate_limits),
+    so the app's registered view function is wrapped instead, once the blueprint is in."""
+    view = app.view_functions[endpoint]
+    for limit in limits:
+        view = limit(view)
+    app.view_functions[endpoint] = view
+
+
+def retry_after(limit: RequestLimit) -> int:
+    """Whole seconds until the limit lets another request through (at least 1)."""
+    # window.reset_time, not reset_at: that one adds a second of its own.
+    return max(1, math.ceil(limit.window.reset_time - time.time()))
+
+
+def _too_many_requests(exc: RateLimitExceeded) -> Response:
+    if exc.response is not None:  # the limit's own answer (the sign-in page) from on_breach
+        return exc.response
+    if request.path.startswith("/api/"):
+        detail = f"rate limit reached ({exc.description}); try again after Retry-After seconds"
+        resp = problem_response(429, "Too Many Requests", detail, rule="rate_limit")
+    else:
+        resp = html_error(429)
+    limit = get_limiter().current_limit
+    try:
+        if limit is not None:
+            resp.headers["Retry-After"] = str(retry_after(limit))
+    except Exception:  # the storage went away mid-request: answer without the header
+        logger.exception("no Retry-After for a rate-limited request")
+    return resp
 
 
 def mark_private() -> None:
@@ -235,7 +276,6 @@ def init_app(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
     )
     app.session_interface = SucaiSessionInterface()
-    app.extensions["sucai.signin_limiter"] = SignInLimiter()
-    app.before_request(_csrf_guard)
+    init_rate_limits(app)
     app.after_request(_security_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token

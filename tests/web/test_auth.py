@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import update
 
+from app import create_app
 from materials.accounts import hash_password
 from materials.models import User
 from materials.platform.deps import get_deps
-from tests.helpers import make_user
+from tests.helpers import make_user, post_upload
 from tests.web.conftest import PASSWORD, csrf_from, sign_in
 
 
@@ -102,3 +104,87 @@ def test_a_new_password_signs_old_sessions_out(app, ops_client, ops_user):
             .values(password_hash=hash_password("new password"))
         )
     assert ops_client.get("/ops/").status_code == 302
+
+
+# ---------------------------------------------------------------- rate limits (Flask-Limiter)
+
+
+def attempt(app, name: str, password: str, ip: str = "127.0.0.1"):
+    """One sign-in from a fresh browser at `ip`: the limits count per IP, not per cookie."""
+    client = app.test_client()
+    token = csrf_from(client.get("/signin").get_data(as_text=True))
+    form = {"name": name, "password": password, "csrf_token": token}
+    return client.post("/signin", data=form, environ_base={"REMOTE_ADDR": ip})
+
+
+def test_a_success_forgets_that_names_failures(app, ops_user):
+    for _ in range(4):
+        assert attempt(app, ops_user["name"], "guess").status_code == 401
+    assert attempt(app, ops_user["name"], PASSWORD).status_code == 303
+    for _ in range(5):
+        assert attempt(app, ops_user["name"], "typo").status_code == 401
+    resp = attempt(app, ops_user["name"], PASSWORD)
+    assert resp.status_code == 429 and resp.headers["Cache-Control"] == "private, no-store"
+
+
+def test_failures_from_one_ip_are_limited_across_names(app, ops_user):
+    for i in range(30):
+        assert attempt(app, f"nobody{i}", "guess").status_code == 401
+    resp = attempt(app, ops_user["name"], PASSWORD)
+    assert resp.status_code == 429 and 0 < int(resp.headers["Retry-After"]) <= 900
+    assert attempt(app, ops_user["name"], PASSWORD, ip="198.51.100.9").status_code == 303
+
+
+def test_sign_in_works_and_is_limited_while_redis_is_down(settings, ops_user):
+    # Nothing listens on port 1: the app must start (no I/O at construction) and sign-in must
+    # work, counting failures in memory meanwhile.
+    down = create_app(settings | {"RATELIMIT_STORAGE_URL": "redis://127.0.0.1:1/0"})
+    try:
+        assert attempt(down, ops_user["name"], PASSWORD).status_code == 303
+        for _ in range(5):
+            assert attempt(down, ops_user["name"], "guess").status_code == 401
+        assert attempt(down, ops_user["name"], PASSWORD).status_code == 429
+    finally:
+        get_deps(down).db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["scale"])  # memory:// counts in each process by design
+def test_the_limit_holds_across_app_instances_sharing_redis(app, settings, ops_user):
+    other = create_app(settings)  # another worker or node: same Redis, same QUEUE_NAME
+    try:
+        assert get_deps(app).settings.RATELIMIT_STORAGE_URL.startswith("redis://")
+        for i in range(5):
+            assert attempt((app, other)[i % 2], ops_user["name"], "guess").status_code == 401
+        assert attempt(other, ops_user["name"], PASSWORD).status_code == 429
+        assert attempt(app, ops_user["name"], PASSWORD).status_code == 429
+    finally:
+        get_deps(other).db.dispose()
+
+
+def test_uploads_are_limited_per_user(settings, ops_user, small_jpeg):
+    limited = create_app(settings | {"UPLOAD_RATE_LIMIT": "2/hour"})
+    try:
+        client = limited.test_client()
+        photos = [(small_jpeg, "a.jpg")]
+        for _ in range(2):
+            assert post_upload(client, ops_user["headers"], photos).status_code == 201
+        resp = post_upload(client, ops_user["headers"], photos)
+        assert resp.status_code == 429 and resp.mimetype == "application/problem+json"
+        assert resp.get_json()["rule"] == "rate_limit"
+        assert 0 < int(resp.headers["Retry-After"]) <= 3600
+        colleague = make_user(limited, "运营小张", "ops")
+        headers = {"Authorization": f"Bearer {colleague['token']}"}
+        assert post_upload(client, headers, photos).status_code == 201
+    finally:
+        get_deps(limited).db.dispose()
+
+
+def test_an_empty_upload_limit_means_none(settings, ops_user, small_jpeg):
+    unlimited = create_app(settings | {"UPLOAD_RATE_LIMIT": ""})
+    try:
+        client = unlimited.test_client()
+        for _ in range(3):
+            resp = post_upload(client, ops_user["headers"], [(small_jpeg, "a.jpg")])
+            assert resp.status_code == 201
+    finally:
+        get_deps(unlimited).db.dispose()

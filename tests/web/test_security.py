@@ -13,6 +13,7 @@ import pytest
 from app import create_app
 from materials.catalogue.lifecycle import get_material
 from materials.platform.deps import get_deps
+from tests.helpers import make_user
 from tests.web.conftest import csrf_from, ready_material
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -99,6 +100,47 @@ def test_bearer_tokens_work_unchanged_without_csrf(client, ops_user, material):
     assert resp.status_code == 200
     resp = client.post(f"/api/v1/materials/{material}/unpublish")
     assert resp.status_code == 401 and "Bearer" in resp.headers["WWW-Authenticate"]
+
+
+def _order(seller_user: dict, order_id: str) -> dict:
+    return {"order_id": order_id, "referral_code": seller_user["referral_code"], "amount": "9.90"}
+
+
+@pytest.fixture
+def storefront(app) -> dict:
+    shop = make_user(app, "小店", "storefront")
+    return {"Authorization": f"Bearer {shop['token']}"}
+
+
+@pytest.mark.parametrize("cookie", ["junk", ""])
+def test_a_bearer_request_is_not_refused_for_a_cookie_without_a_session(
+    app, storefront, seller_user, cookie
+):
+    # A storefront client that keeps cookies (ours or a stale one) got 403 on every write.
+    client = app.test_client()
+    client.set_cookie("sucai_session", cookie)
+    resp = client.post("/api/v1/conversions", headers=storefront, json=_order(seller_user, "B-1"))
+    assert resp.status_code == 201, resp.get_json()
+
+
+def test_a_valid_bearer_token_wins_over_a_signed_in_session(ops_client, storefront, seller_user):
+    # No CSRF token: the bearer header is what authenticates, and a browser never sends it by
+    # itself. Had the ops session been used, the answer would be 403 (role).
+    resp = ops_client.post(
+        "/api/v1/conversions", headers=storefront, json=_order(seller_user, "B-2")
+    )
+    assert resp.status_code == 201, resp.get_json()
+
+
+def test_a_session_request_without_a_token_is_refused(ops_client, seller_client, seller_user):
+    for client in (ops_client, seller_client):
+        resp = client.post("/api/v1/conversions", json=_order(seller_user, "B-3"))
+        assert resp.status_code == 403 and resp.get_json()["rule"] == "csrf"
+
+
+def test_pages_take_no_bearer_so_a_bearer_header_skips_no_csrf_there(ops_client, ops_user):
+    resp = ops_client.post("/ops/bulk", data={"action": "publish"}, headers=ops_user["headers"])
+    assert resp.status_code == 403 and "CSRF" in resp.get_data(as_text=True)
 
 
 # ---------------------------------------------------------------- headers

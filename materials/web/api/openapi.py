@@ -32,6 +32,7 @@ PATHS: dict[str, Any] = {
                 "200": {"description": "replay of an Idempotency-Key", "content": MATERIAL},
                 "413": PROBLEM,
                 "415": PROBLEM,
+                "429": PROBLEM,  # SUCAI_UPLOAD_RATE_LIMIT per user, with Retry-After
             },
             parameters=[
                 {
