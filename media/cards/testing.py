@@ -21,11 +21,12 @@ SAMPLE_CONTENT = CardContent(
     original_price_cents=12900,
     brand="Sucai 优选",
 )
-SAMPLE_URL = "https://sucai.example.com/r/XM2024/m_8f3a2c91"
 # Referral links as Urls.referral spells them (/r/<7-character code>/<material id>): the longest
 # id a 32-bit key allows on a public host, and the local development server's shortest.
 LONG_REFERRAL_URL = "https://sucai.example.com/r/ABCDEFG/2147483647"
 LOCAL_REFERRAL_URL = "http://127.0.0.1:8000/r/ABCDEFG/1"
+# What the golden cards encode: the longest, so they show the code at its real size.
+SAMPLE_URL = LONG_REFERRAL_URL
 SAMPLE_SELLER, SAMPLE_CODE = "小美的好物铺", "ABCDEFG"
 # The 9-grid photo card keeps its photo's shape: both orientations, as a 1080 px display photo.
 PHOTO_SHAPES = {"photo-wide": (4000, 3000), "photo-tall": (3000, 4000)}
