@@ -4,7 +4,7 @@ media/cards/testing.py DEGRADATIONS, read by both decoders in tests/media/decode
     .venv/bin/python bench/bench_qr_forwarding.py [--url URL ...] [--save DIR] [--margin]
 
 Prints one table per url: "ok" when the decoder answered exactly that url and nothing else,
-else what it answered ("-" for nothing).
+else what it answered ("-" for nothing). tests/media/test_qr_forwarding.py asserts the same.
 --margin adds harsher conditions than the issue asks for, to show how much room is left.
 """
 
