@@ -69,3 +69,10 @@ def pill(canvas: Image.Image, box: Box, rgba: tuple[int, ...]) -> None:
 
 def disc(canvas: Image.Image, box: Box, rgb: tuple[int, ...]) -> None:
     _fill_masked(canvas, box, rgb, min(box.w, box.h) // 2)
+
+
+def paste_rounded(
+    canvas: Image.Image, image: Image.Image, xy: tuple[int, int], radius: int
+) -> None:
+    """`image` pasted with its corners rounded off by `radius`."""
+    canvas.paste(image, xy, _rounded_mask(image.width, image.height, radius))

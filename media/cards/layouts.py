@@ -87,68 +87,72 @@ LAYOUTS: dict[str, Layout] = {
     "square": Layout(
         name="square",
         size=(1080, 1080),
-        photo=Box(0, 0, 1080, 560),
-        column=Box(56, 592, 968, 232),
+        photo=Box(0, 0, 1080, 480),
+        column=Box(56, 512, 968, 232),
         title=Text(44, INK, bold=True, line_height=1.35, max_lines=2),
         copy=Text(30, GREY, line_height=1.5, max_lines=2),
         gap=12,
-        price=Text(64, RED, bold=True, box=Box(56, 780, 968, 76)),
+        price=Text(64, RED, bold=True, box=Box(56, 700, 968, 76)),
         original_price=Text(28, MUTED),
         brand=Text(26, INK, box=Box(32, 32, 520, 48)),
-        footer=Box(0, 876, 1080, 204),
-        qr=Box(868, 896, 164, 164),
+        footer=Box(0, 796, 1080, 284),
+        # 7 px a module for a version-3 link (6 px for version 4); the code's own right edge
+        # lines up with the text column's, its quiet zone reaching into the margin.
+        qr=Box(793, 808, 259, 259),
         # Beside the QR, not under it: the square has no height to spare.
-        qr_caption=Text(24, MUTED, align="right", box=Box(620, 958, 228, 40)),
-        avatar=Box(56, 938, 80, 80),
-        seller_name=Text(32, INK, bold=True, box=Box(156, 932, 440, 46)),
-        code=Text(26, GREY, box=Box(156, 982, 440, 38)),
+        qr_caption=Text(24, MUTED, align="right", box=Box(600, 918, 180, 40)),
+        avatar=Box(56, 898, 80, 80),
+        seller_name=Text(32, INK, bold=True, box=Box(156, 892, 420, 46)),
+        code=Text(26, GREY, box=Box(156, 942, 420, 38)),
     ),
     "poster": Layout(
         name="poster",
         size=(750, 1334),
-        photo=Box(0, 0, 750, 750),
-        column=Box(40, 784, 670, 300),
+        photo=Box(0, 0, 750, 690),
+        column=Box(40, 724, 670, 300),
         title=Text(40, INK, bold=True, line_height=1.35, max_lines=2),
         copy=Text(27, GREY, line_height=1.55, max_lines=3),
         gap=12,
-        price=Text(60, RED, bold=True, box=Box(40, 1016, 670, 72)),
+        price=Text(60, RED, bold=True, box=Box(40, 956, 670, 72)),
         original_price=Text(26, MUTED),
         brand=Text(24, INK, box=Box(24, 24, 420, 44)),
-        footer=Box(0, 1110, 750, 224),
-        qr=Box(546, 1124, 164, 164),
-        qr_caption=Text(20, MUTED, align="center", box=Box(530, 1290, 196, 30)),
-        avatar=Box(40, 1182, 80, 80),
-        seller_name=Text(30, INK, bold=True, box=Box(138, 1176, 380, 44)),
-        code=Text(24, GREY, box=Box(138, 1224, 380, 36)),
+        footer=Box(0, 1052, 750, 282),
+        # 6 px a module for a version-3 link: 2 px at a third, the least that scans. 7 px would
+        # take 35% of the poster's width.
+        qr=Box(512, 1064, 222, 222),
+        qr_caption=Text(20, MUTED, align="center", box=Box(512, 1288, 222, 30)),
+        avatar=Box(40, 1153, 80, 80),
+        seller_name=Text(30, INK, bold=True, box=Box(138, 1147, 360, 44)),
+        code=Text(24, GREY, box=Box(138, 1195, 360, 36)),
     ),
     # Full-screen phone story / status.
     "story": Layout(
         name="story",
         size=(1080, 1920),
-        photo=Box(0, 0, 1080, 1060),
-        column=Box(64, 1108, 952, 376),
+        photo=Box(0, 0, 1080, 1020),
+        column=Box(64, 1068, 952, 376),
         title=Text(58, INK, bold=True, line_height=1.3, max_lines=2),
         copy=Text(38, GREY, line_height=1.5, max_lines=4),
         gap=20,
-        price=Text(100, RED, bold=True, box=Box(64, 1484, 952, 116)),
+        price=Text(100, RED, bold=True, box=Box(64, 1444, 952, 116)),
         original_price=Text(40, MUTED),
         brand=Text(34, INK, box=Box(40, 40, 640, 64)),
-        footer=Box(0, 1620, 1080, 300),
-        qr=Box(796, 1640, 220, 220),
-        qr_caption=Text(28, MUTED, align="center", box=Box(770, 1866, 272, 40)),
-        avatar=Box(64, 1714, 112, 112),
-        seller_name=Text(44, INK, bold=True, box=Box(204, 1706, 520, 60)),
-        code=Text(34, GREY, box=Box(204, 1776, 520, 48)),
+        footer=Box(0, 1580, 1080, 340),
+        qr=Box(785, 1596, 259, 259),  # as the square's: 7 px a module for version 3
+        qr_caption=Text(28, MUTED, align="center", box=Box(785, 1858, 259, 40)),
+        avatar=Box(64, 1694, 112, 112),
+        seller_name=Text(44, INK, bold=True, box=Box(204, 1686, 540, 60)),
+        code=Text(34, GREY, box=Box(204, 1756, 540, 48)),
     ),
 }
 
 # The stamped 9-grid photo: sizes are fractions of the photo's shorter side, so the stamp stays
-# discreet on any photo.
+# discreet on any photo; but a module is a fraction of the longer side, because a chat app
+# shrinks the whole photo: 6 px on a 1080 px photo of any shape, 2 px after a third.
 PHOTO_STAMP = {
     "margin": 0.025,
-    "qr": 0.2,
+    "module": 1 / 180,
     "text": 0.032,
-    "pad": 0.012,
     "label": (0, 0, 0, 110),
 }
 

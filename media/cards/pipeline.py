@@ -12,15 +12,15 @@ from typing import TypeVar
 from PIL import Image, ImageDraw
 
 from .content import CardContent, format_price
-from .draw import disc, draw_in_box, draw_lines, lay_out, pill, printable
+from .draw import disc, draw_in_box, draw_lines, lay_out, paste_rounded, pill, printable
 from .fonts import get_font, text_width
 from .layouts import CODE_LABEL, LAYOUTS, PHOTO_STAMP, QR_CAPTION, Box, Layout, Text, boxed
 from .photo import contain, cover, encode_jpeg
-from .qr import qr_image, qr_modules
+from .qr import QUIET_ZONE_MODULES, qr_modules, scaled
 
 # Part of every card's cache key: bump it whenever a change under media/cards/ (steps,
 # layouts, fonts) alters a rendered pixel, so cached cards are re-rendered, never mixed.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 
 @dataclass
@@ -185,8 +185,17 @@ def copy_base(ctx: CardContext) -> None:
 
 def qr(ctx: CardContext) -> None:
     box = ctx.layout.qr
-    code = qr_image(ctx.url, min(box.w, box.h))
-    ctx.canvas.paste(code, (box.x + (box.w - code.width) // 2, box.y + (box.h - code.height) // 2))
+    modules = qr_modules(ctx.url)
+    code = scaled(modules, min(box.w, box.h))
+    xy = (box.x + (box.w - code.width) // 2, box.y + (box.h - code.height) // 2)
+    paste_rounded(ctx.canvas, code, xy, _tile_radius(code, modules))
+
+
+def _tile_radius(code: Image.Image, modules: Image.Image) -> int:
+    """Corners rounded by half the quiet zone, so the white tile looks drawn rather than stuck
+    on, while every finder pattern keeps a full quiet zone: an arc of that radius stays more
+    than four modules from the pattern's corner."""
+    return code.width // modules.width * QUIET_ZONE_MODULES // 2
 
 
 def avatar(ctx: CardContext) -> None:
@@ -223,16 +232,19 @@ def _stamp_px(ctx: PhotoContext, key: str) -> int:
 
 
 def qr_plate(ctx: PhotoContext) -> None:
-    """A small QR on a white plate in the bottom-right corner, never under 3 px a module so a
-    phone still reads it off the photo opened full screen."""
-    margin, pad = _stamp_px(ctx, "margin"), _stamp_px(ctx, "pad")
-    modules = qr_modules(ctx.url).width
-    code = qr_image(ctx.url, max(_stamp_px(ctx, "qr"), modules * 3))
-    side = code.width + 2 * pad
-    x, y = ctx.canvas.width - margin - side, ctx.canvas.height - margin - side
-    ctx.canvas.paste((255, 255, 255), (x, y, x + side, y + side))
-    ctx.canvas.paste(code, (x + pad, y + pad))
+    """The QR in the bottom-right corner on its own quiet zone, which is the white plate: a
+    margin around that would only cover more of the photo."""
+    margin = _stamp_px(ctx, "margin")
+    modules = qr_modules(ctx.url)
+    code = scaled(modules, modules.width * _module_px(ctx))
+    x, y = ctx.canvas.width - margin - code.width, ctx.canvas.height - margin - code.height
+    paste_rounded(ctx.canvas, code, (x, y), _tile_radius(code, modules))
     ctx.plate_x = x
+
+
+def _module_px(ctx: PhotoContext) -> int:
+    # Never under 3 px, so a small photo opened full screen still scans.
+    return max(3, round(max(ctx.canvas.size) * PHOTO_STAMP["module"]))
 
 
 def code_label(ctx: PhotoContext) -> None:

@@ -34,7 +34,14 @@ from media.cards import fonts as fonts_module
 from media.cards import photo as photo_module
 from media.cards.fonts import get_font, has_glyph
 from media.cards.qr import QUIET_ZONE_MODULES, qr_image, qr_modules
-from media.cards.testing import SAMPLE_CONTENT, SAMPLE_URL, sample_jpeg, sample_photo
+from media.cards.testing import (
+    LOCAL_REFERRAL_URL,
+    LONG_REFERRAL_URL,
+    SAMPLE_CONTENT,
+    SAMPLE_URL,
+    sample_jpeg,
+    sample_photo,
+)
 from media.cards.textlayout import CLOSING, ELLIPSIS, OPENING, break_lines
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -280,6 +287,14 @@ def test_qr_is_crisp_with_quiet_zone_and_level_m():
     (result,) = zxingcpp.read_barcodes(image)
     assert result.text == SAMPLE_URL
     assert result.ec_level == "M"
+
+
+@pytest.mark.parametrize("url", [LONG_REFERRAL_URL, LOCAL_REFERRAL_URL])
+def test_referral_links_stay_in_version_3(url):
+    """The layouts' QR boxes are sized for version 3 (29 modules): the longest 32-bit id on
+    sucai.example.com fits only because the code and id are encoded as alphanumerics and
+    digits rather than bytes (all bytes would need version 4)."""
+    assert qr_modules(url).width == 29 + 2 * QUIET_ZONE_MODULES
 
 
 def test_qr_refuses_a_url_too_long_for_its_box():
