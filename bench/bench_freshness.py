@@ -32,6 +32,7 @@ from sqlalchemy import insert  # noqa: E402
 
 from app import create_app  # noqa: E402
 from bench.bench_search import NOW, make_doc  # noqa: E402
+from bench.timing import summary  # noqa: E402
 from materials.accounts import create_user  # noqa: E402
 from materials.catalogue import lifecycle as service  # noqa: E402
 from materials.indexing.follower import log_head  # noqa: E402
@@ -121,11 +122,6 @@ def flask(env: dict, *args: str, **options) -> subprocess.Popen | str:
     return subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
-
-
 def wait_ready(app, client, headers, material: int, timeout: float = 600) -> float:
     """Seconds until a first edit is searchable: the indexer has started and reconciled."""
     started = time.perf_counter()
@@ -167,15 +163,8 @@ def stream(app, client, headers, live: list[int], edits: int, rate: float) -> di
     return {"lags": lags, "commits": commits, "queries": queries}
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:7.1f} ms"
-
-
 def report(name: str, values: list[float]) -> None:
-    print(
-        f"  {name:28} p50 {ms(percentile(values, 50))}  p95 {ms(percentile(values, 95))}"
-        f"  max {ms(max(values))}"
-    )
+    print(summary(name, values))
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ from whoosh import query as wq  # noqa: E402
 from whoosh import sorting  # noqa: E402
 from whoosh.util.times import datetime_to_long  # noqa: E402
 
+from bench.timing import ms, percentile, summary  # noqa: E402
 from search import SearchIndex  # noqa: E402
 from search.analysis import analyze_query, normalize_value, warm_up  # noqa: E402
 from search.engine import alternatives  # noqa: E402
@@ -187,15 +188,6 @@ def make_doc(i: int) -> dict:
         "take_down_at": take_down_at,
         "version": 1,
     }
-
-
-def percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:7.1f} ms"
 
 
 def dir_size(path: Path) -> int:
@@ -592,14 +584,8 @@ def freshness(path: Path, n: int, edits: int, rate: float, sets) -> None:
         f"\nfreshness: {edits} single-document edits at {rate}/s from a separate process,"
         f" this process polling every ~10 ms"
     )
-    print(
-        f"  upsert() commit     p50 {ms(percentile(commits, 50))}  p95"
-        f" {ms(percentile(commits, 95))}  max {ms(max(commits))}"
-    )
-    print(
-        f"  upsert -> found     p50 {ms(percentile(lags, 50))}  p95"
-        f" {ms(percentile(lags, 95))}  max {ms(max(lags))}"
-    )
+    print(summary("upsert() commit", commits, 18))
+    print(summary("upsert -> found", lags, 18))
     print(
         f"  queries meanwhile   p50 {ms(percentile(query_times, 50))}  p95"
         f" {ms(percentile(query_times, 95))}  (mixed query types, {len(query_times)} queries)"

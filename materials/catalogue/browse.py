@@ -23,7 +23,9 @@ MAX_FAVORITES = 200
 
 
 def contains(column: ColumnElement, text: str) -> ColumnElement[bool]:
-    """`column` contains `text` literally: LIKE with its wildcards escaped."""
+    """`column` contains `text` literally: LIKE with its wildcards escaped. A NUL is dropped:
+    no stored text holds one (the field rules refuse it) and PostgreSQL refuses it in a query."""
+    text = text.replace("\x00", "")
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.like(f"%{escaped}%", escape="\\")
 
