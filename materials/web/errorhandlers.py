@@ -63,8 +63,21 @@ def init_app(app: Flask) -> None:
         if not _wants_json():
             if exc.code is None or exc.code < 400:
                 return exc.get_response()
-            return html_error(exc.code)
+            return _kept_headers(exc, html_error(exc.code))
         rule = {413: "max_bytes", 404: "not_found", 405: "method", 400: "malformed"}.get(
             exc.code or 500, "http"
         )
-        return problem_response(exc.code or 500, exc.name, exc.description or exc.name, rule=rule)
+        resp = problem_response(exc.code or 500, exc.name, exc.description or exc.name, rule=rule)
+        return _kept_headers(exc, resp)
+
+
+# What a client needs from werkzeug's own answer: the methods a 405 allows (RFC 9110 requires
+# it), when to retry.
+KEPT_HEADERS = ("Allow", "Retry-After")
+
+
+def _kept_headers(exc: HTTPException, resp: Response) -> Response:
+    for name, value in exc.get_headers():
+        if name in KEPT_HEADERS:
+            resp.headers[name] = value
+    return resp

@@ -20,23 +20,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, get_origin
 
 from pydantic import Field, PlainValidator, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError
 from werkzeug.datastructures import FileStorage
 
 from materials.errors import Invalid
-from materials.validation import CONTROL_CHARS, SPACES, SURROGATES, parse_price
+from materials.validation import CONTROL_CHARS, SPACES, parse_price
 
 # ---------------------------------------------------------------- errors in our words
 
 # pydantic's error types, for the checks it does itself, as our rule names.
-RULES = {"missing": "required", "too_short": "required", "literal_error": "choice"}
+RULES = {
+    "missing": "required",
+    "too_short": "required",
+    "literal_error": "choice",
+    "string_type": "type",
+    "list_type": "type",
+}
 NOT_AN_OBJECT = ("model_type", "model_attributes_type")
 
 
 def refuse(rule: str, detail: str, **where: str) -> PydanticCustomError:
+    """A refusal under `rule`. Without `field=`, `detail` says what the value must be and the
+    field it was found in is named in front of it."""
     return PydanticCustomError(rule, "{detail}", {"detail": detail, **where})
 
 
@@ -47,18 +55,29 @@ def problem(err: ValidationError) -> Invalid:
     if first["type"] in NOT_AN_OBJECT:
         return Invalid("the body must be a JSON object", rule="json")
     where = {k: ctx[k] for k in ("field", "file") if k in ctx}
-    where.setdefault("field", str(first["loc"][0]) if first["loc"] else "body")
-    detail = ctx.get("detail") or f"{where['field']}: {first['msg']}"
+    detail = ctx.get("detail", first["msg"])
+    if "field" not in where and first["loc"]:
+        where["field"] = str(first["loc"][0])
+        detail = f"{where['field']}: {detail}"
     return Invalid(detail, rule=RULES.get(first["type"], first["type"]), **where)
 
 
 # ---------------------------------------------------------------- building blocks
 
 
-def checked(kind: Any, rule: Callable[[Any], Any], schema: dict[str, Any]) -> Any:
-    """A field that `rule` checks and converts (its Invalid is this field's error)."""
+def checked(
+    kind: Any, rule: Callable[[Any], Any], schema: dict[str, Any], *, nullable: bool = False
+) -> Any:
+    """A field that `rule` checks and converts (its Invalid is this field's error). JSON null
+    reaches `rule` only if `nullable` (clean_text would read it as "")."""
+    one_value = get_origin(kind) is not list
 
     def run(value: Any) -> Any:
+        if value is None and not nullable:
+            raise refuse("type", "must be given, not null")
+        # A query or form field sent twice arrives as a list.
+        if one_value and isinstance(value, list):
+            raise refuse("type", "one value, not a list")
         try:
             return rule(value)
         except Invalid as exc:
@@ -67,10 +86,10 @@ def checked(kind: Any, rule: Callable[[Any], Any], schema: dict[str, Any]) -> An
     return Annotated[kind, PlainValidator(run), WithJsonSchema(schema)]
 
 
-def omitted(**kw: Any) -> Any:
-    """May be left out, never null. pydantic validates no default, so None means "left out";
-    the document shows none (a default must itself match the schema)."""
-    return Field(None, json_schema_extra=_drop_default, **kw)
+def omitted(default: Any = None, **kw: Any) -> Any:
+    """May be left out (then `default`), never null. pydantic validates no default, so None can
+    mean "left out"; the document shows no default (one must itself match the schema)."""
+    return Field(default, json_schema_extra=_drop_default, **kw)
 
 
 def _drop_default(schema: dict[str, Any]) -> None:
@@ -78,23 +97,43 @@ def _drop_default(schema: dict[str, Any]) -> None:
 
 
 def setting(keyword: str, name: str) -> dict[str, Any]:
-    """A schema keyword whose value is a setting (MAX_PHOTOS…): spec.py fills it in per app."""
+    """A schema keyword whose value comes from a setting (MAX_PHOTOS…), filled in per app by
+    fill_settings(); the keyword "text" stands for text_schema(<the setting>)."""
     return {"x-setting": {keyword: name}}
 
 
+def fill_settings(node: Any, settings: Any) -> None:
+    """Every setting() marker under `node` replaced by what it stands for, from `settings`."""
+    if isinstance(node, dict):
+        for keyword, name in node.pop("x-setting", {}).items():
+            value = settings[name]
+            node.update(text_schema(value) if keyword == "text" else {keyword: value})
+        for value in node.values():
+            fill_settings(value, settings)
+    elif isinstance(node, list):
+        for value in node:
+            fill_settings(value, settings)
+
+
 NULL = {"type": "null"}
-_BAD = CONTROL_CHARS + SURROGATES
-_CORE = f"[^{_BAD}{SPACES}](?:[^{_BAD}]*[^{_BAD}{SPACES}])?"
+
+
+def stripped(max_chars: int | None, *, banned: str = "", required: bool = False) -> str:
+    """A pattern for text as the rules measure it: stripped of the spaces around it (which
+    may be any), then at most `max_chars` long and without a `banned` character."""
+    edge = f"[^{banned}{SPACES}]"
+    inner = f"[^{banned}]" if banned else f"(?:{edge}|[{SPACES}])"
+    repeat = "*" if max_chars is None else f"{{0,{max_chars - 2}}}"
+    core = f"{edge}(?:{inner}{repeat}{edge})?"
+    return f"^[{SPACES}]*{core if required else f'(?:{core})?'}[{SPACES}]*$"
 
 
 def text_schema(max_chars: int | None = None, *, required: bool = False) -> dict[str, Any]:
-    """What clean_text() takes: text whose stripped core holds no control character (and is
-    not empty when required); the spaces around it are stripped, so they may be any."""
-    core = _CORE if required else f"(?:{_CORE})?"
-    schema: dict[str, Any] = {"type": "string", "pattern": f"^[{SPACES}]*{core}[{SPACES}]*$"}
-    if max_chars:
-        schema["maxLength"] = max_chars
-    return schema
+    """What clean_text() takes: no control character inside, not empty when required. (A lone
+    surrogate is refused too, as `encoding`, but the document cannot name one: the Rust regexes
+    schemathesis reads patterns with have no character for it.)"""
+    pattern = stripped(max_chars, banned=CONTROL_CHARS, required=required)
+    return {"type": "string", "pattern": pattern}
 
 
 # ---------------------------------------------------------------- money
@@ -135,7 +174,7 @@ def json_money(field: str, *, required: bool) -> Any:
     """A price in JSON: a string like "89.90", or whole yuan; null clears an optional one."""
     whole = {"type": "integer", "minimum": 0, "maximum": YUAN}
     options = [money_schema(required=required), whole] + ([] if required else [NULL])
-    return checked(int | None, _json_money(field, required), {"anyOf": options})
+    return checked(int | None, _json_money(field, required), {"anyOf": options}, nullable=True)
 
 
 # ---------------------------------------------------------------- numbers, flags, ids
@@ -169,7 +208,7 @@ def _query_bool(value: Any) -> bool:
 QueryBool = Annotated[bool, PlainValidator(_query_bool), WithJsonSchema({"type": "boolean"})]
 
 
-def json_id(field: str, maximum: int) -> Any:
+def json_id(maximum: int) -> Any:
     """An optional id in JSON: a positive integer up to `maximum`, or null."""
 
     def rule(value: Any) -> int | None:
@@ -177,7 +216,7 @@ def json_id(field: str, maximum: int) -> Any:
             value = int(value)
         if value is None or (type(value) is int and 0 < value <= maximum):
             return value
-        raise refuse("type", f"{field} must be a positive integer")
+        raise refuse("type", "must be a positive integer")
 
     schema = {"anyOf": [{"type": "integer", "minimum": 1, "maximum": maximum}, NULL]}
     return Annotated[int | None, PlainValidator(rule), WithJsonSchema(schema)]
@@ -225,5 +264,12 @@ def _single_file(value: Any) -> FileStorage:
     return _file(value)
 
 
-Upload = Annotated[FileStorage, PlainValidator(_file), WithJsonSchema(BINARY)]
-SingleUpload = Annotated[FileStorage, PlainValidator(_single_file), WithJsonSchema(BINARY)]
+def upload(max_bytes_setting: str) -> Any:
+    """A file part, at most the setting's bytes (check_files holds it to that, by content)."""
+    schema = BINARY | {"minLength": 1} | setting("maxLength", max_bytes_setting)
+    return Annotated[FileStorage, PlainValidator(_file), WithJsonSchema(schema)]
+
+
+def single_upload(max_bytes_setting: str) -> Any:
+    schema = BINARY | {"minLength": 1} | setting("maxLength", max_bytes_setting)
+    return Annotated[FileStorage, PlainValidator(_single_file), WithJsonSchema(schema)]

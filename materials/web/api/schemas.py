@@ -49,8 +49,6 @@ from materials.web.api.fields import (
     NULL,
     URL_PATTERN,
     QueryBool,
-    SingleUpload,
-    Upload,
     checked,
     form_money,
     json_id,
@@ -60,7 +58,10 @@ from materials.web.api.fields import (
     query_int,
     refuse,
     setting,
+    single_upload,
+    stripped,
     text_schema,
+    upload,
 )
 
 
@@ -86,11 +87,7 @@ def _text(field: str, max_chars: int, *, required: bool = False) -> Any:
 # ---------------------------------------------------------------- materials: requests
 
 Title = checked(str, parse_title, text_schema(TITLE_CHARS, required=True))
-Copy = checked(
-    str,
-    lambda v: parse_copy(v, _max_text()),
-    text_schema() | setting("maxLength", "MAX_TEXT_CHARS"),
-)
+Copy = checked(str, lambda v: parse_copy(v, _max_text()), setting("text", "MAX_TEXT_CHARS"))
 Brand = checked(str, lambda v: parse_name("brand", v), text_schema(NAME_CHARS))
 Category = checked(str, lambda v: parse_name("category", v), text_schema(NAME_CHARS))
 ProductUrl = checked(
@@ -103,14 +100,21 @@ ProductUrl = checked(
 def _tags(value: Any) -> list[str]:
     if not isinstance(value, list):
         raise refuse("type", "tags must be a list", field="tags")
+    # Values as sent, before parse_tags splits and merges them: what the document can count.
+    if len(value) > MAX_TAGS:
+        raise refuse("max_items", f"at most {MAX_TAGS} values", field="tags")
     return parse_tags(value)
 
 
-def tags_field(min_items: int) -> Any:
-    # A value may hold several tags ("防晒, 夏季", as people type them).
-    items = text_schema(TAG_CHARS)
-    schema = {"type": "array", "items": items, "minItems": min_items, "maxItems": MAX_TAGS}
-    return checked(list[str], _tags, schema)
+# A value may hold several tags ("防晒, 夏季", as people type them).
+TAG = text_schema(TAG_CHARS)
+JsonTags = checked(list[str], _tags, {"type": "array", "items": TAG, "maxItems": MAX_TAGS})
+# A form sends one value as it sends a list of one (and an empty list not at all).
+FormTags = checked(
+    list[str],
+    _tags,
+    {"anyOf": [TAG, {"type": "array", "items": TAG, "minItems": 1, "maxItems": MAX_TAGS}]},
+)
 
 
 # The domain's names for the fields whose wire names differ.
@@ -128,8 +132,7 @@ class MaterialFields(Part):
     product_url: ProductUrl = omitted()
     brand: Brand = omitted()
     category: Category = omitted()
-    # A form cannot send an empty list (no part is no field): at least one value.
-    tags: tags_field(1) = omitted()
+    tags: FormTags = omitted()
 
     def fields(self) -> dict[str, Any]:
         """The fields sent, by their domain names."""
@@ -145,11 +148,12 @@ class MaterialUpload(MaterialFields):
     product_url: ProductUrl
     brand: Brand = ""
     category: Category = ""
-    tags: tags_field(0) = []
+    tags: FormTags = omitted([])
     photos: Annotated[
-        list[Upload], Field(min_length=1, json_schema_extra=setting("maxItems", "MAX_PHOTOS"))
+        list[upload("MAX_PHOTO_BYTES")],
+        Field(min_length=1, json_schema_extra=setting("maxItems", "MAX_PHOTOS")),
     ]
-    video: SingleUpload = omitted()
+    video: single_upload("MAX_VIDEO_BYTES") = omitted()
 
     def fields(self) -> dict[str, Any]:
         """Every editable field, the defaults for those not sent."""
@@ -179,11 +183,11 @@ class MaterialEdit(MaterialEditForm):
 
     price: json_money("price", required=True) = omitted()
     original_price: json_money("original_price", required=False) = omitted()
-    tags: tags_field(0) = omitted()
+    tags: JsonTags = omitted()
 
 
 def _time(field: str) -> Any:
-    return checked(Any, lambda v: parse_time(field, v), {"anyOf": [DATETIME, NULL]})
+    return checked(Any, lambda v: parse_time(field, v), {"anyOf": [DATETIME, NULL]}, nullable=True)
 
 
 class PublishWindow(Part):
@@ -193,8 +197,21 @@ class PublishWindow(Part):
     take_down_at: _time("take_down_at") = omitted()
 
 
+IDEMPOTENCY_KEY = re.compile(r"[!-~](?:[ -~]{0,198}[!-~])?")
+
+
+def _idempotency_key(value: str) -> str:
+    # Printable ASCII: what an HTTP header carries as it was sent (no spaces around, no
+    # control characters, nothing another proxy would re-encode).
+    if not IDEMPOTENCY_KEY.fullmatch(value):
+        raise refuse("format", "1-200 printable ASCII characters", field="Idempotency-Key")
+    return value
+
+
 class UploadHeaders(Part):
-    idempotency_key: _text("Idempotency-Key", 200, required=True) = omitted(alias="Idempotency-Key")
+    idempotency_key: checked(
+        str, _idempotency_key, {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY.pattern}$"}
+    ) = omitted(alias="Idempotency-Key")
 
 
 class MaterialQuery(Part):
@@ -220,6 +237,9 @@ MAX_FILTER_CHARS = 100
 MONEY_FILTER = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 
 
+WORD = {"type": "string", "pattern": stripped(MAX_FILTER_CHARS)}
+
+
 def _word(field: str) -> Any:
     def rule(value: str) -> str | None:
         value = value.strip()
@@ -227,23 +247,20 @@ def _word(field: str) -> Any:
             raise refuse("max_length", f"{field} is longer than {MAX_FILTER_CHARS}", field=field)
         return value or None
 
-    return checked(str | None, rule, {"type": "string", "maxLength": MAX_FILTER_CHARS})
+    return checked(str | None, rule, WORD)
 
 
 def _tag_filters(values: list[str]) -> list[str]:
-    tags = [t.strip() for t in values if t.strip()]
-    if len(tags) > MAX_TAG_FILTERS:
+    # Counted as sent (a blank one too, though it filters nothing): what the document can say.
+    if len(values) > MAX_TAG_FILTERS:
         raise refuse("max_items", f"at most {MAX_TAG_FILTERS} tags", field="tag")
+    tags = [t.strip() for t in values if t.strip()]
     if any(len(t) > MAX_FILTER_CHARS for t in tags):
         raise refuse("max_length", f"a tag is longer than {MAX_FILTER_CHARS}", field="tag")
     return tags
 
 
-TAG_FILTERS = {
-    "type": "array",
-    "items": {"type": "string", "maxLength": MAX_FILTER_CHARS},
-    "maxItems": MAX_TAG_FILTERS,
-}
+TAG_FILTERS = {"type": "array", "items": WORD, "maxItems": MAX_TAG_FILTERS}
 
 
 def _price_filter(field: str) -> Any:
@@ -310,7 +327,7 @@ class OrderReport(Part):
 
     order_id: _text("order_id", 100, required=True)
     referral_code: _text("referral_code", 16, required=True)
-    material_id: json_id("material_id", MAX_ID) = None
+    material_id: json_id(MAX_ID) = None
     amount: json_money("amount", required=True)
 
     def order(self) -> Order:

@@ -27,7 +27,7 @@ from materials.errors import Invalid
 from materials.models import MAX_ID
 from materials.platform.deps import get_deps
 from materials.web.api import schemas
-from materials.web.api.fields import problem
+from materials.web.api.fields import fill_settings, problem
 from materials.web.auth import require_role
 from materials.web.errorhandlers import PROBLEM_JSON
 
@@ -217,7 +217,7 @@ def _finish(doc: dict[str, Any], app: Flask) -> dict[str, Any]:
     for method, op in _operations(doc):
         _finish_operation(method, op)
     doc["paths"] |= PUBLIC_PATHS
-    _fill_settings(doc, get_deps(app).settings)
+    fill_settings(doc, get_deps(app).settings)
     return doc
 
 
@@ -241,6 +241,8 @@ def _finish_operation(method: str, op: dict[str, Any]) -> None:
             answer["content"] = {PROBLEM_JSON: answer["content"].pop("application/json")}
         if (op_id, status) in LINKS:
             answer["links"] = LINKS[(op_id, status)]
+    if any(p["in"] == "query" for p in op.get("parameters", [])):
+        op["responses"]["414"] = URI_TOO_LONG
     body = op.get("requestBody", {}).get("content", {})
     if method == "patch":
         body["application/x-www-form-urlencoded"] = body["multipart/form-data"]
@@ -253,23 +255,17 @@ def _finish_operation(method: str, op: dict[str, Any]) -> None:
     op["security"].append({"session": []} if method in SAFE else {"session": [], "csrf": []})
 
 
+# The HTTP server's answer, before the app: long CJK filters, percent-encoded, can pass it.
+URI_TOO_LONG = {
+    "description": "the request line is longer than the HTTP server takes (gunicorn: 4094 bytes)",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
 # What check_files takes (judged by content, so these only tell a client what to send).
 FILE_TYPES = {
     "photos": {"contentType": ", ".join(m for m in EXT if m.startswith("image/"))},
     "video": {"contentType": ", ".join(m for m in EXT if m.startswith("video/"))},
 }
-
-
-def _fill_settings(node: Any, settings: Any) -> None:
-    """Every {"x-setting": {keyword: NAME}} in the document becomes {keyword: settings.NAME}."""
-    if isinstance(node, dict):
-        for keyword, name in node.pop("x-setting", {}).items():
-            node[keyword] = settings[name]
-        for value in node.values():
-            _fill_settings(value, settings)
-    elif isinstance(node, list):
-        for value in node:
-            _fill_settings(value, settings)
 
 
 # ---------------------------------------------------------------- the public URLs
