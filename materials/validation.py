@@ -15,11 +15,20 @@ from materials.errors import Invalid
 
 MAX_PRICE_CENTS = 100_000_000_00  # ¥100,000,000.00
 MAX_TAGS = 20
+TITLE_CHARS = 200
+NAME_CHARS = 100  # brand, category
+TAG_CHARS = 40
+URL_CHARS = 2000
 _NUMBER = re.compile(r"^[+-]?\d{0,15}(\.\d*)?$")
 _MONEY = re.compile(r"^\+?\d{1,12}(\.\d{1,2})?$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Character classes as regex source, so the API's document spells the same sets
+# (materials/web/api/schemas.py). SPACES is what str.strip() removes (ECMA's \s is another set).
+CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+SURROGATES = r"\ud800-\udfff"
+SPACES = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 # A lone surrogate ("\ud800" in JSON) is no character: UTF-8 cannot encode it (nor the database).
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE = re.compile(f"[{SURROGATES}]")
 # Characters that show as nothing: zero-width space/non-joiner, word joiner, BOM, Mongolian
 # vowel separator, soft hyphen, and the Hangul fillers that look like a blank title. Stripped
 # before anything is stored, tagged, indexed or drawn, so "防晒" and "防晒\u200b" are one tag.
@@ -91,8 +100,21 @@ def parse_price(field: str, value: Any, *, required: bool) -> int | None:
     return cents
 
 
+def parse_title(value: Any) -> str:
+    return clean_text("title", value, max_chars=TITLE_CHARS, required=True)
+
+
+def parse_copy(value: Any, max_chars: int) -> str:
+    return clean_text("copy", value, max_chars=max_chars, multiline=True)
+
+
+def parse_name(field: str, value: Any) -> str:
+    """A brand or a category: one short line, may be empty."""
+    return clean_text(field, value, max_chars=NAME_CHARS)
+
+
 def parse_url(field: str, value: Any, *, required: bool = True) -> str:
-    url = clean_text(field, value, max_chars=2000, required=required)
+    url = clean_text(field, value, max_chars=URL_CHARS, required=required)
     if not url:
         return url
     try:
@@ -126,7 +148,7 @@ def parse_tags(values: list[Any]) -> list[str]:
         if not isinstance(raw, str):
             raise Invalid("tags must be text", field="tags", rule="type")
         for part in re.split(r"[,，、]", raw):
-            tag = clean_text("tags", part, max_chars=40).lower()
+            tag = clean_text("tags", part, max_chars=TAG_CHARS).lower()
             if tag and tag not in tags:
                 tags.append(tag)
     if len(tags) > MAX_TAGS:
@@ -135,7 +157,7 @@ def parse_tags(values: list[Any]) -> list[str]:
 
 
 def parse_time(field: str, value: Any) -> datetime | None:
-    if value in (None, ""):
+    if value is None:
         return None
     if not isinstance(value, str):
         raise Invalid(f"{field} must be an ISO 8601 time", field=field, rule="datetime")
@@ -173,9 +195,9 @@ def material_fields(
         return not partial or name in form
 
     if present("title"):
-        out["title"] = clean_text("title", form.get("title"), max_chars=200, required=True)
+        out["title"] = parse_title(form.get("title"))
     if present("copy"):
-        out["copy"] = clean_text("copy", form.get("copy"), max_chars=max_text, multiline=True)
+        out["copy"] = parse_copy(form.get("copy"), max_text)
     if present("price"):
         out["price_cents"] = parse_price("price", form.get("price"), required=True)
     if present("original_price"):
@@ -186,7 +208,7 @@ def material_fields(
         out["product_url"] = parse_url("product_url", form.get("product_url"))
     for name in ("brand", "category"):
         if present(name):
-            out[name] = clean_text(name, form.get(name), max_chars=100)
+            out[name] = parse_name(name, form.get(name))
     if tags is not None:
         out["tags"] = parse_tags(tags)
     return out

@@ -203,6 +203,8 @@ _migrated: set[str] = set()
 @pytest.fixture
 def app(settings, backend):
     app = create_app(settings)
+    # Every API answer a test gets is checked against the model the document declares for it.
+    app.config["API_CHECK_RESPONSES"] = True
     db = get_deps(app).db
     if backend == "scale":
         if db.url not in _migrated:

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from sqlalchemy import select
@@ -22,10 +21,9 @@ from werkzeug.urls import iri_to_uri
 
 from materials.accounts import seller_by_code
 from materials.errors import Conflict, Invalid, NotFound
-from materials.models import MAX_ID, Click, Conversion, Material, User, parse_id
+from materials.models import Click, Conversion, Material, User, parse_id
 from materials.platform.deps import Deps
 from materials.sharing import bots
-from materials.validation import clean_text, parse_price
 
 
 @dataclass(frozen=True)
@@ -127,34 +125,12 @@ def _valid_since(s: Session, seller_id: int, material_id: int, visitor: str, sin
 
 @dataclass(frozen=True)
 class Order:
+    """An order as a storefront reports it (checked by the API: web/api/schemas.py)."""
+
     order_id: str
     code: str
     material_id: int | None
     amount_cents: int
-
-
-def parse_order(body: Any) -> Order:
-    """The checked body of POST /api/v1/conversions; Invalid names the field at fault."""
-    if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object", rule="json")
-    order_id = clean_text("order_id", body.get("order_id"), max_chars=100, required=True)
-    code = clean_text("referral_code", body.get("referral_code"), max_chars=16, required=True)
-    amount = body.get("amount")
-    if isinstance(amount, bool | float) or not isinstance(amount, str | int | type(None)):
-        # Floats are refused: 0.1 + 0.2 is not money. Send "89.00".
-        raise Invalid('amount must be a string like "89.00"', field="amount", rule="type")
-    cents = parse_price("amount", amount, required=True)
-    return Order(order_id, code.upper(), _optional_id(body.get("material_id")), cents or 0)
-
-
-def _optional_id(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
-        raise Invalid("material_id must be a positive integer", field="material_id", rule="type")
-    return value
 
 
 @dataclass

@@ -65,9 +65,15 @@ class Period:
 
 def parse_period(deps: Deps, first: str | None, last: str | None, now: datetime) -> Period:
     """`from`/`to` as YYYY-MM-DD local days, inclusive; by default the last 30 days."""
+    return period(deps, parse_day("from", first), parse_day("to", last), now)
+
+
+def period(deps: Deps, first: date | None, last: date | None, now: datetime) -> Period:
+    """The local days from `first` to `last`, inclusive; `last` is today and `first` 30 days
+    before `last` unless given. Invalid names the field when the two make no period."""
     zone = ZoneInfo(deps.settings.TIMEZONE)
-    end = _day_arg("to", last) or now.astimezone(zone).date()
-    start = _day_arg("from", first) or end - timedelta(days=DEFAULT_DAYS - 1)
+    end = last or now.astimezone(zone).date()
+    start = first or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         raise Invalid("from must not be after to", field="from", rule="range")
     if (end - start).days >= MAX_DAYS:
@@ -76,11 +82,12 @@ def parse_period(deps: Deps, first: str | None, last: str | None, now: datetime)
     return Period(start, end, offset)
 
 
-def _day_arg(name: str, text: str | None) -> date | None:
-    if text is None or text == "":
+def parse_day(name: str, text: str | None) -> date | None:
+    """A local day as YYYY-MM-DD (None when absent), within the days a period can hold."""
+    if text is None:
         return None
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             raise ValueError
         day = date.fromisoformat(text)
     except ValueError:

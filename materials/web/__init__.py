@@ -17,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
     from materials.web.api import materials as api_materials
     from materials.web.api import search as api_search
     from materials.web.api import sharing as api_sharing
+    from materials.web.api import spec as api_spec
     from materials.web.pages import auth as pages_auth
     from materials.web.pages import ops, public, seller
     from materials.web.serving import cards, media, redirects
@@ -36,5 +37,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cards.bp)
     app.register_blueprint(redirects.bp)
     app.register_blueprint(api_sharing.bp)
+    app.register_blueprint(api_spec.bp)
     app.register_blueprint(health.bp)
     auth.init_app(app)  # the CSRF guard on every route; per-user limits on the API's views

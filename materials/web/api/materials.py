@@ -1,27 +1,27 @@
-"""The JSON API under /api/v1: materials for ops (upload, edit, publish)."""
+"""The JSON API under /api/v1: materials for ops (upload, edit, publish).
+
+Each view's shapes are declared in schemas.py; its docstring is its summary in the document."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request, url_for
+from flask import Blueprint, Response, g, jsonify, url_for
+from werkzeug.datastructures import FileStorage
 
 from materials.catalogue import browse
 from materials.catalogue import lifecycle as service
 from materials.catalogue.uploads import check_files
-from materials.errors import Invalid
 from materials.formatting import iso
 from materials.formatting import yuan as money
 from materials.models import Asset, Material
-from materials.validation import clean_text, material_fields, parse_time, small_int
-from materials.web.api.openapi import openapi_document
-from materials.web.auth import require_role
+from materials.web.api import schemas
+from materials.web.api.spec import operation
 from materials.web.deps import get_deps
 from materials.web.uploads import spooled
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-MAX_PER_PAGE = 100
 
 
 def media_url(key: str) -> str:
@@ -90,36 +90,21 @@ def _material_response(material_id: int, status: int = 200) -> Response:
     return resp
 
 
-def _form_or_json() -> tuple[dict[str, Any], list[Any] | None]:
-    if request.mimetype == "application/json":
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise Invalid("the body must be a JSON object", rule="json")
-        tags = body.get("tags")
-        if tags is not None and not isinstance(tags, list):
-            raise Invalid("tags must be a list", field="tags", rule="type")
-        return body, tags
-    form = request.form
-    return form.to_dict(), (form.getlist("tags") if "tags" in form else None)
-
-
 @bp.post("/materials")
-@require_role("ops")
-def create() -> Response:
+@operation(
+    "ops",
+    op_id="createMaterial",
+    ok={201: schemas.Material, 200: (schemas.Material, "a replay of an Idempotency-Key")},
+    errors=(413, 415),
+    form=schemas.MaterialUpload,
+    headers=schemas.UploadHeaders,
+)
+def create(body: schemas.MaterialUpload, headers: schemas.UploadHeaders) -> Response:
+    """Upload a material: the copy, 1-9 photos and at most one video"""
     deps = get_deps()
-    if request.mimetype != "multipart/form-data":
-        raise Invalid("upload with multipart/form-data", rule="content_type")
-    form, tags = _form_or_json()
-    fields = material_fields(form, tags or [], deps.settings.MAX_TEXT_CHARS, partial=False)
-    files = check_files(
-        spooled(request.files.getlist("photos")),
-        spooled(request.files.getlist("video")),
-        deps.settings,
-    )
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        key = clean_text("Idempotency-Key", key, max_chars=200, required=True)
-    created = service.create_material(deps, g.user, fields, files, key)
+    files = check_files(spooled(body.photos), spooled(_given(body.video)), deps.settings)
+    key = headers.idempotency_key
+    created = service.create_material(deps, g.user, body.fields(), files, key)
     resp = _material_response(created.material_id, 200 if created.replayed else 201)
     resp.headers["Location"] = url_for("api.get", material_id=created.material_id)
     if created.replayed:
@@ -127,31 +112,17 @@ def create() -> Response:
     return resp
 
 
-def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    value = small_int(raw, max_digits=len(str(hi)))
-    if value is None or not lo <= value <= hi:
-        raise Invalid(f"{name} must be a whole number from {lo} to {hi}", field=name, rule="range")
-    return value
+def _given(file: FileStorage | None) -> list[FileStorage]:
+    return [file] if file is not None else []
 
 
 @bp.get("/materials")
-@require_role("ops")
-def index() -> Response:
-    args = request.args
-    page = browse.list_materials(
-        get_deps(),
-        status=args.get("status"),
-        state=args.get("state"),
-        q=args.get("q"),
-        tag=args.get("tag"),
-        brand=args.get("brand"),
-        category=args.get("category"),
-        page=_int_arg("page", 1, 1, 100_000),
-        per_page=_int_arg("per_page", 20, 1, MAX_PER_PAGE),
-    )
+@operation(
+    "ops", op_id="listMaterials", ok={200: schemas.MaterialPage}, query=schemas.MaterialQuery
+)
+def index(query: schemas.MaterialQuery) -> Response:
+    """List materials, newest first (filters: status, state, q, tag, brand, category)"""
+    page = browse.list_materials(get_deps(), **query.model_dump())
     now = datetime.now(UTC)
     return jsonify(
         {
@@ -164,56 +135,57 @@ def index() -> Response:
 
 
 @bp.get("/materials/<int:material_id>")
-@require_role("ops")
+@operation("ops", op_id="getMaterial", ok={200: schemas.Material}, errors=(404,))
 def get(material_id: int) -> Response:
+    """One material"""
     return _material_response(material_id)
 
 
 @bp.patch("/materials/<int:material_id>")
-@require_role("ops")
-def edit(material_id: int) -> Response:
-    deps = get_deps()
-    form, tags = _form_or_json()
-    changes = material_fields(form, tags, deps.settings.MAX_TEXT_CHARS, partial=True)
-    if not changes:
-        raise Invalid("nothing to change: send at least one field", rule="empty")
-    service.update_material(deps, material_id, changes)
+@operation(
+    "ops",
+    op_id="patchMaterial",
+    ok={200: schemas.Material},
+    errors=(404, 413),
+    json=schemas.MaterialEdit,
+    form=schemas.MaterialEditForm,
+)
+def edit(material_id: int, body: schemas.MaterialFields) -> Response:
+    """Edit fields: only those sent change, and the material gets a new version"""
+    service.update_material(get_deps(), material_id, body.fields())
     return _material_response(material_id)
 
 
 @bp.post("/materials/<int:material_id>/publish")
-@require_role("ops")
-def publish(material_id: int) -> Response:
-    body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
-    if body is None and request.is_json and request.get_data():
-        # Unreadable JSON is not "no window": it must not publish now.
-        raise Invalid("the body must be a JSON object", rule="json")
-    if body is not None and not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object", rule="json")
-    body = body or {}
-    service.publish(
-        get_deps(),
-        material_id,
-        parse_time("publish_at", body.get("publish_at")),
-        parse_time("take_down_at", body.get("take_down_at")),
-    )
+@operation(
+    "ops",
+    op_id="publishMaterial",
+    ok={200: schemas.Material},
+    errors=(404, 409),
+    json=schemas.PublishWindow,
+)
+def publish(material_id: int, body: schemas.PublishWindow) -> Response:
+    """Publish now, or within a window (publish_at, take_down_at)"""
+    service.publish(get_deps(), material_id, body.publish_at, body.take_down_at)
     return _material_response(material_id)
 
 
 @bp.post("/materials/<int:material_id>/unpublish")
-@require_role("ops")
+@operation("ops", op_id="unpublishMaterial", ok={200: schemas.Material}, errors=(404,))
 def unpublish(material_id: int) -> Response:
+    """Take down"""
     service.unpublish(get_deps(), material_id)
     return _material_response(material_id)
 
 
 @bp.post("/materials/<int:material_id>/retry")
-@require_role("ops")
+@operation(
+    "ops",
+    op_id="retryMaterial",
+    ok={202: (schemas.Material, "the failed files are queued again")},
+    errors=(404, 409),
+)
 def retry(material_id: int) -> Response:
+    """Retry failed processing"""
     service.retry(get_deps(), material_id)
     return _material_response(material_id, 202)
-
-
-@bp.get("/openapi.json")
-def openapi() -> Response:
-    return jsonify(openapi_document())

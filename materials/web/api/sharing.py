@@ -5,28 +5,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify
 
-from materials.errors import Invalid
 from materials.formatting import iso
 from materials.formatting import yuan as money
 from materials.models import Material
 from materials.sharing import forwarding, referrals, stats
 from materials.sharing.stats import Metrics, Period
+from materials.web.api import schemas
 from materials.web.api.materials import media_url
-from materials.web.auth import require_role
+from materials.web.api.spec import operation
 from materials.web.deps import get_deps
 
 bp = Blueprint("share_api", __name__, url_prefix="/api/v1")
-MAX_TOP = 100
 
 
 # ---------------------------------------------------------------- forward
 
 
 @bp.get("/materials/<int:material_id>/forward")
-@require_role("seller")
+@operation("seller", op_id="forwardMaterial", ok={200: schemas.Share}, errors=(404,))
 def forward(material_id: int) -> Response:
+    """One-tap forward: the text with the seller's link, card URLs, video; records a forward"""
     deps = get_deps()
     share = forwarding.forward(deps, g.user, material_id, datetime.now(UTC))
     urls = deps.urls
@@ -64,12 +64,19 @@ def _video(material: Material) -> dict[str, str]:
 
 
 @bp.post("/conversions")
-@require_role("storefront")
-def conversions() -> Response:
-    if request.mimetype != "application/json":
-        raise Invalid("send the order as application/json", rule="content_type")
-    order = referrals.parse_order(request.get_json(silent=True))
-    recorded = referrals.record_conversion(get_deps(), g.user.id, order)
+@operation(
+    "storefront",
+    op_id="createConversion",
+    ok={
+        201: (schemas.Conversion, "recorded"),
+        200: (schemas.Conversion, "reported before: the first report"),
+    },
+    errors=(409,),
+    json=schemas.OrderReport,
+)
+def conversions(body: schemas.OrderReport) -> Response:
+    """Report an order; idempotent by order_id per storefront"""
+    recorded = referrals.record_conversion(get_deps(), g.user.id, body.order())
     c = recorded.conversion
     resp = jsonify(
         {
@@ -110,15 +117,15 @@ def _offset(p: Period) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _period() -> Period:
-    args = request.args
-    return stats.parse_period(get_deps(), args.get("from"), args.get("to"), datetime.now(UTC))
+def _period(query: schemas.PeriodQuery) -> Period:
+    return stats.period(get_deps(), query.from_, query.to, datetime.now(UTC))
 
 
 @bp.get("/stats/seller")
-@require_role("seller")
-def seller_stats() -> Response:
-    result = stats.seller_stats(get_deps(), g.user.id, _period())
+@operation("seller", op_id="sellerStats", ok={200: schemas.SellerStats}, query=schemas.PeriodQuery)
+def seller_stats(query: schemas.PeriodQuery) -> Response:
+    """The seller's forwards, clicks (raw, valid), orders and amount, by material and by day"""
+    result = stats.seller_stats(get_deps(), g.user.id, _period(query))
     return jsonify(
         {
             "seller": {"id": g.user.id, "name": g.user.name, "referral_code": g.user.referral_code},
@@ -133,27 +140,11 @@ def seller_stats() -> Response:
     )
 
 
-def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = request.args.get(name, default)
-    if value not in choices:
-        raise Invalid(f"{name} must be one of {', '.join(choices)}", field=name, rule="choice")
-    return value
-
-
-def _limit() -> int:
-    raw = request.args.get("limit", "10")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 3 or not 1 <= int(raw) <= MAX_TOP:
-        raise Invalid(
-            f"limit must be a whole number from 1 to {MAX_TOP}", field="limit", rule="range"
-        )
-    return int(raw)
-
-
 @bp.get("/stats/ops")
-@require_role("ops")
-def ops_stats() -> Response:
-    by = _choice("by", "orders", tuple(stats.RANKINGS))
-    result = stats.ops_stats(get_deps(), _period(), by, _limit())
+@operation("ops", op_id="opsStats", ok={200: schemas.OpsStats}, query=schemas.OpsStatsQuery)
+def ops_stats(query: schemas.OpsStatsQuery) -> Response:
+    """The funnel (forwards, valid clicks, orders, rates), top materials and top sellers"""
+    result = stats.ops_stats(get_deps(), _period(query), query.by, query.limit)
     funnel = result.funnel
     return jsonify(
         {
