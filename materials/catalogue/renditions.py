@@ -5,16 +5,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from materials.catalogue.lifecycle import load_material, log_change
+from materials.catalogue.uploads import decode_limits
 from materials.models import FAILED, PROCESSING, READY, Asset, Card, Rendition
 from materials.platform.deps import Deps
 from media import images, video
-from media.images import Rendered
+from media.images import MediaRejected, Rendered
+from media.sandbox import Limits
 
 log = logging.getLogger(__name__)
 SWEPT_PREFIXES = ("originals/", "renditions/", "cards/")
@@ -25,10 +28,11 @@ def process_asset(deps: Deps, asset_id: int) -> None:
         asset = s.get(Asset, asset_id)
         if asset is None or asset.status != PROCESSING:
             return  # deleted meanwhile, or a duplicate delivery of a finished job
-        kind, key, mime, duration = asset.kind, asset.key, asset.mime, asset.duration
+        kind, key, mime = asset.kind, asset.key, asset.mime
     stored: list[str] = []
+    job = _Budget(deps)
     try:
-        rendered = _render(deps, kind, key, mime, duration)
+        rendered = _render(deps, job, kind, key, mime)
         rows = [_store(deps, asset_id, r, stored) for r in rendered]
     except Exception as exc:
         log.exception("asset %s failed", asset_id)
@@ -40,21 +44,38 @@ def process_asset(deps: Deps, asset_id: int) -> None:
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
-    return text[:500]
+    # A broken rule names itself: "too_costly: decoding used more than 10 s of CPU". Such a
+    # file fails the same way on every retry; only replacing it helps.
+    text = f"{exc.rule}: {exc.detail}" if isinstance(exc, MediaRejected) else str(exc)
+    return (text or type(exc).__name__)[:500]
 
 
-def _render(deps: Deps, kind: str, key: str, mime: str, duration: float | None) -> list[Rendered]:
+class _Budget:
+    """One job's wall clock (SUCAI_MAX_JOB_SECONDS), shared by its steps."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deadline = time.monotonic() + deps.settings.MAX_JOB_SECONDS
+        self.decode = decode_limits(deps.settings)
+
+    def within(self, limits: Limits) -> Limits:
+        return limits.within(self.deadline - time.monotonic())
+
+
+def _render(deps: Deps, job: _Budget, kind: str, key: str, mime: str) -> list[Rendered]:
     suffix = "." + key.rsplit(".", 1)[-1]
     with deps.storage.local_path(key, suffix=suffix) as src:
         if kind == "photo":
             return images.photo_renditions(
-                src, deps.settings.DISPLAY_SIDE, deps.settings.THUMB_SIDE
+                src,
+                deps.settings.DISPLAY_SIDE,
+                deps.settings.THUMB_SIDE,
+                limits=job.within(job.decode),
+                max_scans=deps.settings.MAX_JPEG_SCANS,
             )
-        return _video_renditions(deps, src, mime)
+        return _video_renditions(deps, job, src, mime)
 
 
-def _video_renditions(deps: Deps, src: Path, mime: str) -> list[Rendered]:
+def _video_renditions(deps: Deps, job: _Budget, src: Path, mime: str) -> list[Rendered]:
     info = video.probe(src, mime)  # again: never trust what was true at upload time
     with tempfile.TemporaryDirectory(prefix="sucai-v-") as tmp:
         out, still = Path(tmp) / "video.mp4", Path(tmp) / "poster.jpg"

@@ -11,9 +11,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from materials.errors import Invalid, TooLarge, UnsupportedMedia
+from materials.errors import Invalid, Problem, TooLarge, UnsupportedMedia
 from media import video
 from media.images import MediaRejected, inspect_photo, sniff
+from media.sandbox import Limits
+
+# The status for each rule a photo or video can break; a rule not named here is a 415.
+_STATUS: dict[str, type[Problem]] = {
+    "max_pixels": TooLarge,
+    "decompression_bomb": TooLarge,
+    "truncated": Invalid,
+    "incomplete": Invalid,
+    "max_scans": Invalid,
+    "too_costly": Invalid,
+}
+
+
+def decode_limits(cfg: Mapping[str, Any]) -> Limits:
+    """The limits every decode of an uploaded file runs under, at upload and in the worker."""
+    return Limits.for_decode(cfg["MAX_DECODE_SECONDS"], cfg["MAX_DECODE_MB"])
 
 
 @dataclass(frozen=True)
@@ -108,13 +124,22 @@ def _inspect_photo(
     field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: Mapping[str, Any]
 ) -> IncomingFile:
     try:
-        info = inspect_photo(path, cfg["MAX_PHOTO_PIXELS"])
+        info = inspect_photo(
+            path,
+            cfg["MAX_PHOTO_PIXELS"],
+            limits=decode_limits(cfg),
+            max_scans=cfg["MAX_JPEG_SCANS"],
+        )
     except MediaRejected as exc:
-        cls = TooLarge if exc.rule == "max_pixels" else UnsupportedMedia
-        raise cls(f"{field}: {exc.detail}", field=field, file=name, rule=exc.rule) from None
+        raise _problem(field, name, exc) from None
     return IncomingFile(
         "photo", field, name, path, size, sha256, info.mime, info.width, info.height
     )
+
+
+def _problem(field: str, name: str, exc: MediaRejected) -> Problem:
+    cls = _STATUS.get(exc.rule, UnsupportedMedia)
+    return cls(f"{field}: {exc.detail}", field=field, file=name, rule=exc.rule)
 
 
 def _inspect_video(
@@ -123,9 +148,7 @@ def _inspect_video(
     try:
         info = video.probe(path, mime)
     except MediaRejected as exc:
-        raise UnsupportedMedia(
-            f"video: {exc.detail}", field=field, file=name, rule=exc.rule
-        ) from None
+        raise _problem(field, name, exc) from None
     if info.duration > cfg["MAX_VIDEO_SECONDS"]:
         raise Invalid(
             f"video is {info.duration:.0f} s; the limit is {cfg['MAX_VIDEO_SECONDS']} s",
