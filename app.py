@@ -61,15 +61,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MAX_DECODE_SECONDS",
         10,
-        "CPU seconds one photo decode may use (its wall clock: twice that + 2 s); "
+        "CPU seconds one photo decode or ffmpeg probe may use (its wall clock: twice that + 2 s); "
         "a file past it is refused as `too_costly`.",
     ),
-    Setting("MAX_DECODE_MB", 1024, "Address space one photo decode may use."),
+    Setting("MAX_DECODE_MB", 1024, "Address space one photo decode or ffmpeg run may use."),
     Setting(
         "MAX_JOB_SECONDS",
         900,
         "Wall clock for one worker job: a photo's renditions, or a video's probe, transcode "
-        "and poster.",
+        "and poster (the transcode also gets 6 CPU-s and 4 s per second of clip).",
     ),
     Setting("MAX_JPEG_SCANS", 300, "Most scans a (progressive) JPEG may have; each costs a pass."),
     Setting("DISPLAY_SIDE", 1080, "Long side of the display rendition of a photo."),

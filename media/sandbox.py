@@ -65,9 +65,10 @@ def set_limits(cpu_seconds: float, memory_mb: int) -> None:
     """Limit the calling process (also used before exec'ing ffmpeg). The CPU limit counts from
     the CPU time the process has already used; no core file is written when it is hit."""
     used = resource.getrusage(resource.RUSAGE_SELF)
-    soft = math.ceil(used.ru_utime + used.ru_stime + cpu_seconds)
-    # The hard limit one second later: SIGKILL if something were to catch SIGXCPU.
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+    limit = math.ceil(used.ru_utime + used.ru_stime + cpu_seconds)
+    # Hard = soft: the kernel sends SIGKILL with the SIGXCPU. ffmpeg catches SIGXCPU and
+    # exits 255 as if it had failed, which would hide why.
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, limit))
     memory = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -95,3 +95,33 @@ def png_with_bomb(kind: bytes, inflated: int) -> bytes:
     data = buf.getvalue()
     at = data.index(b"IDAT") - 4  # before the image data, where Pillow reads it at open
     return data[:at] + _png_chunk(kind, head + inflating(inflated)) + data[at:]
+
+
+# ------------------------------------------------------------------ MP4 edit lists
+
+_CONTAINERS = {b"moov", b"trak", b"edts", b"mdia", b"minf", b"stbl"}
+
+
+def _boxes(data: bytes):
+    pos = 0
+    while pos < len(data):
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        yield kind, data[pos + 8 : pos + size]
+        pos += size
+
+
+def _rebuilt(kind: bytes, body: bytes, repeat: int) -> bytes:
+    if kind in _CONTAINERS:
+        body = b"".join(_rebuilt(k, b, repeat) for k, b in _boxes(body))
+    elif kind == b"elst":
+        count = struct.unpack_from(">I", body, 4)[0]
+        entries = body[8:]
+        body = body[:4] + struct.pack(">I", count * repeat) + entries * repeat
+    return struct.pack(">I4s", len(body) + 8, kind) + body
+
+
+def replayed_mp4(mp4: bytes, repeat: int) -> bytes:
+    """`mp4` with every track's edit list played `repeat` times over; mvhd and mdhd still give
+    the clip's own length, which is all a header probe reports. The moov box must come after
+    mdat (ffmpeg's default), so no chunk offset moves."""
+    return b"".join(_rebuilt(k, b, repeat) for k, b in _boxes(mp4))

@@ -76,11 +76,23 @@ def _render(deps: Deps, job: _Budget, kind: str, key: str, mime: str) -> list[Re
 
 
 def _video_renditions(deps: Deps, job: _Budget, src: Path, mime: str) -> list[Rendered]:
-    info = video.probe(src, mime)  # again: never trust what was true at upload time
+    cap = deps.settings.MAX_VIDEO_SECONDS
+    # Probed again (never trust what was true at upload), playing time included: the
+    # transcode's limits grow with the seconds it will really make, at most the cap.
+    info = video.probe(src, mime, limits=job.within(job.decode), play_cap=cap)
+    seconds = min(max(info.duration, info.played or 0.0), cap)
     with tempfile.TemporaryDirectory(prefix="sucai-v-") as tmp:
         out, still = Path(tmp) / "video.mp4", Path(tmp) / "poster.jpg"
-        w, h = video.transcode(src, mime, info, out, deps.settings.VIDEO_SHORT_SIDE)
-        video.poster(out, info.duration, still)
+        w, h = video.transcode(
+            src,
+            mime,
+            info,
+            out,
+            deps.settings.VIDEO_SHORT_SIDE,
+            limits=job.within(video.transcode_limits(job.decode, seconds)),
+            max_seconds=cap,
+        )
+        video.poster(out, seconds, still, limits=job.within(job.decode))
         return [
             Rendered("video", out.read_bytes(), "video/mp4", w, h),
             Rendered("poster", still.read_bytes(), "image/jpeg", w, h),

@@ -145,13 +145,17 @@ def _problem(field: str, name: str, exc: MediaRejected) -> Problem:
 def _inspect_video(
     field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: Mapping[str, Any]
 ) -> IncomingFile:
+    cap = cfg["MAX_VIDEO_SECONDS"]
     try:
-        info = video.probe(path, mime)
+        info = video.probe(path, mime, limits=decode_limits(cfg), play_cap=cap)
     except MediaRejected as exc:
         raise _problem(field, name, exc) from None
-    if info.duration > cfg["MAX_VIDEO_SECONDS"]:
+    # The cap holds for what ffmpeg plays, not only for what the headers say.
+    seconds = max(info.duration, info.played or 0.0)
+    if seconds > cap:
+        played = "plays for more than" if seconds > info.duration else "is"
         raise Invalid(
-            f"video is {info.duration:.0f} s; the limit is {cfg['MAX_VIDEO_SECONDS']} s",
+            f"video {played} {seconds:.0f} s; the limit is {cap} s",
             field=field,
             file=name,
             rule="max_duration",

@@ -356,6 +356,23 @@ def test_worker_refuses_a_stored_scan_bomb_with_a_reason(client, ops, paused_wor
     assert list(deps.storage.list("renditions/")) == []
 
 
+def test_video_whose_edit_list_plays_past_the_cap_is_refused(
+    client, ops, baseline, small_jpeg, short_clip
+):
+    # mvhd and mdhd say 2 s; the edit list plays those 2 s 300 times: 10 minutes.
+    replayed = hostile.replayed_mp4(short_clip, repeat=300)
+    resp = upload(client, ops, [(small_jpeg, "fine.jpg")], (replayed, "loop.mp4"))
+    assert resp.status_code == 422, resp.get_json()
+    problem = resp.get_json()
+    assert (problem["rule"], problem["field"], problem["file"]) == (
+        "max_duration",
+        "video",
+        "loop.mp4",
+    )
+    assert "plays for more than" in problem["detail"]
+    assert snapshot(client.application) == baseline
+
+
 def test_path_traversal_filename_is_only_metadata(client, ops, small_jpeg):
     resp = upload(client, ops, [(small_jpeg, "../../../../etc/passwd.jpg")])
     assert resp.status_code == 201
