@@ -1,16 +1,18 @@
-"""Bounded work: run one decode in a child process with CPU, memory and wall-clock limits.
+"""Bounded work: run a decode in a child process with CPU, memory and wall-clock limits.
 
 A crafted file can make a decoder spin (a progressive JPEG of 30,000 scans) or allocate without
 end, and nothing inside the decoder stops it; only the kernel can. Each call therefore runs in
-a child of its own: `RLIMIT_CPU` kills it (SIGXCPU) past its CPU seconds, `RLIMIT_AS` makes its
-allocations fail past its memory, and the parent kills it when the wall clock runs out. A child
-serves exactly one call, so the limits are the call's alone and no state (a leaked buffer, a
-half-set global) survives into the next file.
+a child process: `RLIMIT_CPU` kills it (SIGXCPU) past the call's CPU seconds, `RLIMIT_AS` makes
+its allocations fail past the call's memory, and the parent kills it when the wall clock runs
+out.
 
-Starting a child costs tens of milliseconds, so children are started ahead of need: from a
-forkserver that has Pillow imported already, a few spares wait for a call each, and a
-replacement is started while the call runs. The forkserver belongs to the process (one per
-process in `multiprocessing`), so the pool of spares is process-wide too, made on first use.
+Children come from a forkserver that has Pillow loaded, and each serves up to `CALLS_PER_CHILD`
+calls, its limits set afresh before each (the CPU limit counted from what it has used so far).
+A fresh process is slow at first (a 12 MP decode took ~50 ms longer in a new child than in a
+used one, faulting in its heap), so a child is kept for the next call unless it hit a limit,
+failed, or grew past `RETIRE_RSS_MB`; then it exits and a new one is started. The forkserver
+belongs to the process (one per process in `multiprocessing`), so the pool is process-wide
+too, made on first use.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 # Imported once by the forkserver, so a child starts with Pillow (and our decoders) loaded.
-PRELOAD = ["media.sandbox", "media.images"]
-SPARES = 2  # the media worker runs 2 threads by default; a third caller waits one cold start
+PRELOAD = ["media.sandbox", "media.sandbox_preload"]
+SPARES = 2  # idle children kept: the media worker runs 2 threads by default
+CALLS_PER_CHILD = 50
+RETIRE_RSS_MB = 300  # a child that peaked above this keeps that heap: let it go
 
 
 @dataclass(frozen=True)
@@ -61,21 +65,25 @@ class LimitExceeded(Exception):
         return (type(self), (self.limit, str(self)))
 
 
-def set_limits(cpu_seconds: float, memory_mb: int) -> None:
-    """Limit the calling process (also used before exec'ing ffmpeg). The CPU limit counts from
-    the CPU time the process has already used; no core file is written when it is hit."""
+def set_limits(cpu_seconds: float, memory_mb: int, *, final: bool = True) -> None:
+    """Limit the calling process: `cpu_seconds` more CPU time than it has used so far, and
+    `memory_mb` of address space; no core file when a limit is hit.
+
+    `final` (before exec'ing ffmpeg) sets the hard limits too: at the hard CPU limit the
+    kernel sends SIGKILL, where ffmpeg would catch SIGXCPU and exit 255 as if it had merely
+    failed. A child that serves more calls keeps its hard limits open to set the next
+    call's; Python leaves SIGXCPU at its default action, which ends the process."""
     used = resource.getrusage(resource.RUSAGE_SELF)
-    limit = math.ceil(used.ru_utime + used.ru_stime + cpu_seconds)
-    # Hard = soft: the kernel sends SIGKILL with the SIGXCPU. ffmpeg catches SIGXCPU and
-    # exits 255 as if it had failed, which would hide why.
-    resource.setrlimit(resource.RLIMIT_CPU, (limit, limit))
+    cpu = math.ceil(used.ru_utime + used.ru_stime + cpu_seconds)
     memory = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    for which, soft in ((resource.RLIMIT_CPU, cpu), (resource.RLIMIT_AS, memory)):
+        hard = soft if final else resource.getrlimit(which)[1]
+        resource.setrlimit(which, (soft, hard))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def run(fn: Callable[..., T], *args: Any, limits: Limits) -> T:
-    """`fn(*args)` in a fresh child under `limits`. `fn` must be a module-level function and
+    """`fn(*args)` in a child under `limits`. `fn` must be a module-level function and
     its arguments and result picklable. Its exceptions are raised here; a breached limit
     raises LimitExceeded."""
     return _pool().run(fn, args, limits)
@@ -84,27 +92,40 @@ def run(fn: Callable[..., T], *args: Any, limits: Limits) -> T:
 # ------------------------------------------------------------------ the child
 
 
-def _serve(conn: Connection) -> None:
-    """A child's life: wait for one call, run it under its limits, answer, exit."""
-    try:
-        fn, args, limits = conn.recv()
-    except EOFError:
-        return  # the parent went away (or shut the pool) before giving us work
-    set_limits(limits.cpu_seconds, limits.memory_mb)
-    conn.send_bytes(_outcome(fn, args, limits))
+def _serve(conn: Connection, calls: int, retire_rss_mb: int) -> None:
+    """A child's life: calls, each under its own limits, until it should not be kept."""
+    for served in range(1, calls + 1):
+        try:
+            fn, args, limits = conn.recv()
+        except EOFError:
+            return  # the parent went away, or let this child go
+        set_limits(limits.cpu_seconds, limits.memory_mb, final=False)
+        status, value = _outcome(fn, args, limits)
+        keep = status == "ok" or not isinstance(value, LimitExceeded | MemoryError)
+        keep = keep and served < calls and _peak_rss_mb() <= retire_rss_mb
+        conn.send_bytes(_pickled(status, value, keep))
+        if not keep:
+            return
 
 
-def _outcome(fn: Callable[..., Any], args: tuple[Any, ...], limits: Limits) -> bytes:
+def _outcome(fn: Callable[..., Any], args: tuple[Any, ...], limits: Limits) -> tuple[str, Any]:
     try:
-        return pickle.dumps(("ok", fn(*args)))
+        return "ok", fn(*args)
     except MemoryError:
-        exc: BaseException = LimitExceeded("memory", f"needed more than {limits.memory_mb} MB")
-    except Exception as e:
-        exc = e
+        return "raise", LimitExceeded("memory", f"needed more than {limits.memory_mb} MB")
+    except Exception as exc:
+        return "raise", exc
+
+
+def _pickled(status: str, value: Any, keep: bool) -> bytes:
     try:
-        return pickle.dumps(("raise", exc))
-    except Exception:  # an exception that does not pickle still says what it was
-        return pickle.dumps(("raise", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        return pickle.dumps((status, value, keep))
+    except Exception:  # what does not pickle still says what it was
+        return pickle.dumps(("raise", RuntimeError(f"{type(value).__name__}: {value}"), keep))
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: in KiB
 
 
 # ------------------------------------------------------------------ the parent
@@ -113,73 +134,72 @@ def _outcome(fn: Callable[..., Any], args: tuple[Any, ...], limits: Limits) -> b
 class _Child:
     def __init__(self, ctx: Any) -> None:
         self.conn, theirs = ctx.Pipe()
-        # daemon: never waited for at exit, where a spare would wait for work for ever.
-        self.proc = ctx.Process(target=_serve, args=(theirs,), daemon=True)
+        # daemon: never waited for at exit, where an idle child would wait for work for ever.
+        args = (theirs, CALLS_PER_CHILD, RETIRE_RSS_MB)  # read here: the child's copy is stale
+        self.proc = ctx.Process(target=_serve, args=args, daemon=True)
         self.proc.start()
         theirs.close()
+        self.usable = True
 
-    def send(self, fn: Callable[..., Any], args: tuple[Any, ...], limits: Limits) -> None:
-        self.conn.send((fn, args, limits))
-
-    def result(self, limits: Limits) -> Any:
+    def call(self, fn: Callable[..., Any], args: tuple[Any, ...], limits: Limits) -> Any:
+        self.usable = False  # until it answers and says it may be kept
         try:
+            self.conn.send((fn, args, limits))
             if not self.conn.poll(limits.wall_seconds):
-                self.kill()
+                self.close(kill=True)
                 raise LimitExceeded("wall", f"took more than {limits.wall_seconds:.0f} s")
-            status, value = pickle.loads(self.conn.recv_bytes())
+            status, value, self.usable = pickle.loads(self.conn.recv_bytes())
         except (EOFError, OSError):
             raise self._death(limits) from None
-        finally:
-            self.conn.close()
         if status == "raise":
             raise value
         return value
 
     def _death(self, limits: Limits) -> Exception:
+        self.close()
         self.proc.join(5)
         code = self.proc.exitcode
         if code in (-signal.SIGXCPU, -signal.SIGKILL):
             return LimitExceeded("cpu", f"used more than {limits.cpu_seconds:.0f} s of CPU")
         return RuntimeError(f"the decoding process died (exit {code})")
 
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.join(5)
+    def close(self, kill: bool = False) -> None:
+        """Let the child go: it sees EOF and exits (or is killed); reaped later."""
+        if kill:
+            self.proc.kill()
+            self.proc.join(5)
+        self.conn.close()
 
 
 class _Pool:
     def __init__(self, spares: int) -> None:
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(PRELOAD)
-        self._spares: list[_Child] = []
+        self._idle: list[_Child] = []
         self._size = spares
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
     def run(self, fn: Callable[..., T], args: tuple[Any, ...], limits: Limits) -> T:
         child = self._take()
-        child.send(fn, args, limits)
-        self._top_up()  # while the child works: the next call finds a spare waiting
-        return child.result(limits)
+        try:
+            return child.call(fn, args, limits)
+        finally:
+            self._give_back(child)
 
     def _take(self) -> _Child:
         with self._lock:
-            while self._spares:
-                child = self._spares.pop()
-                if child.proc.is_alive():
-                    return child
+            if self._idle:
+                return self._idle.pop()
         return _Child(self._ctx)
 
-    def _top_up(self) -> None:
+    def _give_back(self, child: _Child) -> None:
         with self._lock:
-            missing = self._size - len(self._spares)
-        fresh = [_Child(self._ctx) for _ in range(missing)]
-        with self._lock:
-            room = self._size - len(self._spares)
-            self._spares.extend(fresh[:room])
-        for extra in fresh[room:]:  # another thread topped up meanwhile
-            extra.conn.close()  # its child sees EOF and exits
-        # Children that answered have exited; reap them so none lingers as a zombie.
+            if child.usable and len(self._idle) < self._size:
+                self._idle.append(child)
+                return
+        child.close()
+        # Children that were let go have exited or will; reap them so none stays a zombie.
         mp.active_children()
 
 
@@ -190,7 +210,7 @@ _POOL_LOCK = threading.Lock()
 def _pool() -> _Pool:
     global _POOL
     with _POOL_LOCK:
-        # A forked copy of this process (a gunicorn worker) must not share the parent's spares.
+        # A forked copy of this process (a gunicorn worker) must not share the parent's children.
         if _POOL is None or _POOL._pid != os.getpid():
             _POOL = _Pool(SPARES)
         return _POOL

@@ -25,9 +25,28 @@ def test_a_refusal_crosses_with_its_rule():
     assert caught.value.rule == "max_scans" and "max_scans" in caught.value.detail
 
 
-def test_each_call_runs_in_a_fresh_child():
-    pids = {sandbox.run(workloads.pid, limits=EASY) for _ in range(3)}
-    assert len(pids) == 3 and os.getpid() not in pids
+def test_a_child_is_kept_for_the_next_call_until_it_breaks_a_limit():
+    first = sandbox.run(workloads.pid, limits=EASY)
+    assert first != os.getpid()
+    assert sandbox.run(workloads.pid, limits=EASY) == first  # warm: no new process
+    with pytest.raises(LimitExceeded):
+        sandbox.run(workloads.allocate, 2048, limits=Limits(5, 512, 30))
+    assert sandbox.run(workloads.pid, limits=EASY) not in (first, os.getpid())
+
+
+def test_each_call_gets_its_own_cpu_seconds():
+    # Three calls of ~0.6 s CPU in one child, each limited to 1 s: none is charged for the
+    # ones before it.
+    for _ in range(3):
+        sandbox.run(workloads.burn, 0.6, limits=Limits(1, 1024, 30))
+
+
+def test_a_child_is_let_go_after_its_calls(monkeypatch):
+    monkeypatch.setattr(sandbox, "CALLS_PER_CHILD", 2)
+    monkeypatch.setattr(sandbox, "_POOL", None)  # children made from now on serve 2 calls
+    pids = [sandbox.run(workloads.pid, limits=EASY) for _ in range(4)]
+    assert pids[0] == pids[1] != pids[2] == pids[3]
+    monkeypatch.setattr(sandbox, "_POOL", None)
 
 
 def test_cpu_limit_stops_a_spinning_child():

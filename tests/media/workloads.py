@@ -13,6 +13,12 @@ def spin() -> None:
         pass
 
 
+def burn(cpu_seconds: float) -> None:
+    end = time.process_time() + cpu_seconds
+    while time.process_time() < end:
+        pass
+
+
 def allocate(mb: int) -> int:
     return len(bytearray(mb * 1024 * 1024))
 
