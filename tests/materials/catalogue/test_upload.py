@@ -322,7 +322,9 @@ def test_scan_bomb_under_the_scan_limit_is_stopped_by_the_cpu_limit(
     resp = upload(client, ops, [(small_jpeg, "fine.jpg"), (bomb, "scans.jpg")])
     assert resp.status_code == 422, resp.get_json()
     assert resp.get_json()["rule"] == "too_costly" and resp.get_json()["file"] == "scans.jpg"
-    assert time.monotonic() - started < 4 + 2  # the wall limit is 2 × 1 + 2 s
+    # Stopped at 1 s of CPU, or at the wall limit (2 × 1 + 2 s) when the box is busy; the
+    # margin is for the good photo and a loaded CI machine. Unbounded, it decodes for ~8 s.
+    assert time.monotonic() - started < 4 + 3
     assert snapshot(client.application) == baseline
 
 
