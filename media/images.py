@@ -26,6 +26,9 @@ T = TypeVar("T")
 
 # Container signatures of what we accept; anything else is refused before a decoder runs.
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# Pillow names a JPEG that carries more pictures after the first (phones' MPO) "MPO"; it is
+# opened as a JPEG and read as one (the first picture).
+_FORMAT_MIME = {**PHOTO_FORMATS, "MPO": "image/jpeg"}
 VIDEO_CONTAINERS = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
 _QUICKTIME_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
 
@@ -110,8 +113,8 @@ def _inspected(path: str, max_pixels: int, max_scans: int) -> PhotoInfo:
                 "max_pixels", f"{w}×{h} is {w * h:,} pixels; the limit is {max_pixels:,}"
             )
         orientation = exif_orientation(im.info.get("exif"))
-        mime = PHOTO_FORMATS[im.format]
-        if im.format == "JPEG":
+        mime = _FORMAT_MIME[im.format]
+        if mime == "image/jpeg":
             # libjpeg still reads every scan at 1/8 scale, and skips most of the IDCT.
             im.draft("RGB", (math.ceil(w / 8), math.ceil(h / 8)))
         im.load()
@@ -124,7 +127,7 @@ def _rendered(path: str, display_side: int, thumb_side: int, max_scans: int) -> 
     # Checked again: the stored file may predate these checks, or come from elsewhere.
     _check_container(path, max_scans)
     with _reading(), Image.open(path, formats=list(PHOTO_FORMATS)) as im:
-        if im.format == "JPEG":
+        if im.format in ("JPEG", "MPO"):
             # Decode at a reduced scale straight away when the target is much smaller.
             im.draft("RGB", (display_side, display_side))
         # upright() made a new image, so thumbnail() below may work in place.
