@@ -75,6 +75,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_VIDEO_SECONDS", 180, "Longest video accepted."),
     Setting("MAX_VIDEO_SIDE", 3840, "Largest video width or height accepted."),
     Setting("MAX_TEXT_CHARS", 5000, "Longest copy text accepted."),
+    Setting(
+        "MAX_DECODE_SECONDS",
+        10,
+        "CPU seconds one photo decode or ffmpeg probe may use (its wall clock: twice that + 2 s); "
+        "a file past it is refused as `too_costly`.",
+    ),
+    Setting("MAX_DECODE_MB", 1024, "Address space one photo decode or ffmpeg run may use."),
+    Setting(
+        "MAX_JOB_SECONDS",
+        900,
+        "Wall clock for one worker job: a photo's renditions, or a video's probe, transcode "
+        "and poster (the transcode also gets 6 CPU-s and 4 s per second of clip).",
+    ),
+    Setting("MAX_JPEG_SCANS", 300, "Most scans a (progressive) JPEG may have; each costs a pass."),
     Setting("DISPLAY_SIDE", 1080, "Long side of the display rendition of a photo."),
     Setting("THUMB_SIDE", 360, "Long side of a photo thumbnail."),
     Setting("VIDEO_SHORT_SIDE", 720, "Short side of the transcoded video (720 = 720p)."),

@@ -25,6 +25,7 @@ from materials.platform import migrate  # noqa: E402
 from materials.platform.deps import get_deps  # noqa: E402
 from media import images, video  # noqa: E402
 from media.samples import jpeg_bytes, make_clip, png_bytes, product_image  # noqa: E402
+from media.sandbox import Limits  # noqa: E402
 from tests.helpers import post_upload  # noqa: E402
 
 
@@ -37,17 +38,23 @@ def timed(fn, runs: int) -> float:
     return statistics.median(samples)
 
 
+LIMITS = Limits.for_decode(10, 1024)
+LONG = Limits(600, 1024, 600)
+
+
 def parts(tmp: Path, clip: Path, big: Path) -> None:
     print("part                                  median")
-    d = timed(lambda: images.photo_renditions(big, 1080, 360), 5)
+    d = timed(lambda: images.photo_renditions(big, 1080, 360, limits=LIMITS, max_scans=300), 5)
     print(f"photo renditions, 4000×3000 JPEG      {d * 1000:7.0f} ms")
-    info = video.probe(clip, "video/mp4")
-    d = timed(lambda: video.probe(clip, "video/mp4"), 5)
+    info = video.probe(clip, "video/mp4", limits=LIMITS)
+    d = timed(lambda: video.probe(clip, "video/mp4", limits=LIMITS), 5)
     print(f"video probe                           {d * 1000:7.0f} ms")
     out = tmp / "o.mp4"
-    d = timed(lambda: video.transcode(clip, "video/mp4", info, out, 720), 2)
+    d = timed(
+        lambda: video.transcode(clip, "video/mp4", info, out, 720, limits=LONG, max_seconds=180), 2
+    )
     print(f"transcode 10 s 1080×1920 → 720p       {d:7.2f} s  ({info.duration / d:.1f}× realtime)")
-    d = timed(lambda: video.poster(out, info.duration, tmp / "p.jpg"), 5)
+    d = timed(lambda: video.poster(out, info.duration, tmp / "p.jpg", limits=LIMITS), 5)
     print(f"poster frame                          {d * 1000:7.0f} ms")
     d = timed(lambda: moviepy_resize(clip, tmp / "m.mp4"), 1)
     print(f"baseline: moviepy target_resolution   {d:7.2f} s  ({info.duration / d:.1f}× realtime)")

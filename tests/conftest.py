@@ -235,6 +235,23 @@ def worker(app) -> Iterator[None]:
 
 
 @pytest.fixture
+def paused_worker(app) -> Iterator:
+    """The same consumer, started only when the test calls the function it yields: a test can
+    change a stored file between the upload and the job (files the upload checks would refuse
+    today can be in storage from before, or put there by other means)."""
+    started = []
+
+    def start() -> None:
+        c = get_deps(app).queue.consumer(workers=2, periodic=False)
+        c.start()
+        started.append(c)
+
+    yield start
+    for c in started:
+        c.stop(graceful=True)
+
+
+@pytest.fixture
 def ops(app) -> dict:
     user = make_user(app, "ops", "ops")
     user["headers"] = {"Authorization": f"Bearer {user['token']}"}

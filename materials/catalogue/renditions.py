@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,10 +16,12 @@ from sqlalchemy import select
 
 from materials.catalogue import leases
 from materials.catalogue.lifecycle import load_material, log_change
+from materials.catalogue.uploads import decode_limits
 from materials.models import FAILED, PROCESSING, READY, Asset, Card, Rendition
 from materials.platform.deps import Deps
 from media import images, video
-from media.images import Rendered
+from media.images import MediaRejected, Rendered
+from media.sandbox import Limits
 
 log = logging.getLogger(__name__)
 SWEPT_PREFIXES = ("originals/", "renditions/", "cards/")
@@ -33,9 +36,10 @@ def process_asset(deps: Deps, asset_id: int) -> None:
         _finish(deps, asset_id, [], error=reason, retryable=True)
         return
     stored: list[str] = []
+    budget = _Budget(deps)
     try:
         with leases.heartbeat(deps, asset_id):
-            rendered = _render(deps, job.kind, job.key, job.mime, job.duration)
+            rendered = _render(deps, budget, job.kind, job.key, job.mime)
             rows = [_store(deps, asset_id, r, stored) for r in rendered]
             _finish(deps, asset_id, rows, error=None)
     except Exception as exc:
@@ -55,7 +59,10 @@ def _failed(deps: Deps, job: leases.Claimed, exc: Exception) -> None:
 
 
 def _reason(exc: Exception, retryable: bool) -> str:
-    text = (str(exc) or type(exc).__name__)[:480]
+    # A broken rule names itself: "too_costly: decoding used more than 10 s of CPU". Such a
+    # file fails the same way on every retry; only replacing it helps.
+    text = f"{exc.rule}: {exc.detail}" if isinstance(exc, MediaRejected) else str(exc)
+    text = (text or type(exc).__name__)[:480]
     return f"{text} (a retry may help)" if retryable else text
 
 
@@ -73,22 +80,49 @@ def _discard(deps: Deps, keys: list[str]) -> None:
         log.warning("could not discard %d stored renditions: %r", len(keys), exc)
 
 
-def _render(deps: Deps, kind: str, key: str, mime: str, duration: float | None) -> list[Rendered]:
+class _Budget:
+    """One job's wall clock (SUCAI_MAX_JOB_SECONDS), shared by its steps."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deadline = time.monotonic() + deps.settings.MAX_JOB_SECONDS
+        self.decode = decode_limits(deps.settings)
+
+    def within(self, limits: Limits) -> Limits:
+        return limits.within(self.deadline - time.monotonic())
+
+
+def _render(deps: Deps, job: _Budget, kind: str, key: str, mime: str) -> list[Rendered]:
     suffix = "." + key.rsplit(".", 1)[-1]
     with deps.storage.local_path(key, suffix=suffix) as src:
         if kind == "photo":
             return images.photo_renditions(
-                src, deps.settings.DISPLAY_SIDE, deps.settings.THUMB_SIDE
+                src,
+                deps.settings.DISPLAY_SIDE,
+                deps.settings.THUMB_SIDE,
+                limits=job.within(job.decode),
+                max_scans=deps.settings.MAX_JPEG_SCANS,
             )
-        return _video_renditions(deps, src, mime)
+        return _video_renditions(deps, job, src, mime)
 
 
-def _video_renditions(deps: Deps, src: Path, mime: str) -> list[Rendered]:
-    info = video.probe(src, mime)  # again: never trust what was true at upload time
+def _video_renditions(deps: Deps, job: _Budget, src: Path, mime: str) -> list[Rendered]:
+    cap = deps.settings.MAX_VIDEO_SECONDS
+    # Probed again (never trust what was true at upload), playing time included: the
+    # transcode's limits grow with the seconds it will really make, at most the cap.
+    info = video.probe(src, mime, limits=job.within(job.decode), play_cap=cap)
+    seconds = min(max(info.duration, info.played or 0.0), cap)
     with tempfile.TemporaryDirectory(prefix="sucai-v-") as tmp:
         out, still = Path(tmp) / "video.mp4", Path(tmp) / "poster.jpg"
-        w, h = video.transcode(src, mime, info, out, deps.settings.VIDEO_SHORT_SIDE)
-        video.poster(out, info.duration, still)
+        w, h = video.transcode(
+            src,
+            mime,
+            info,
+            out,
+            deps.settings.VIDEO_SHORT_SIDE,
+            limits=job.within(video.transcode_limits(job.decode, seconds)),
+            max_seconds=cap,
+        )
+        video.poster(out, seconds, still, limits=job.within(job.decode))
         return [
             Rendered("video", out.read_bytes(), "video/mp4", w, h),
             Rendered("poster", still.read_bytes(), "image/jpeg", w, h),

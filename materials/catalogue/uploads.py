@@ -9,10 +9,26 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from materials.errors import Invalid, TooLarge, UnsupportedMedia
+from materials.errors import Invalid, Problem, TooLarge, UnsupportedMedia
 from materials.platform.deps import Settings
 from media import video
 from media.images import MediaRejected, inspect_photo, sniff
+from media.sandbox import Limits
+
+# The status for each rule a photo or video can break; a rule not named here is a 415.
+_STATUS: dict[str, type[Problem]] = {
+    "max_pixels": TooLarge,
+    "decompression_bomb": TooLarge,
+    "truncated": Invalid,
+    "incomplete": Invalid,
+    "max_scans": Invalid,
+    "too_costly": Invalid,
+}
+
+
+def decode_limits(cfg: Settings) -> Limits:
+    """The limits every decode of an uploaded file runs under, at upload and in the worker."""
+    return Limits.for_decode(cfg.MAX_DECODE_SECONDS, cfg.MAX_DECODE_MB)
 
 
 @dataclass(frozen=True)
@@ -103,27 +119,38 @@ def _inspect_photo(
     field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: Settings
 ) -> IncomingFile:
     try:
-        info = inspect_photo(path, cfg.MAX_PHOTO_PIXELS)
+        info = inspect_photo(
+            path,
+            cfg.MAX_PHOTO_PIXELS,
+            limits=decode_limits(cfg),
+            max_scans=cfg.MAX_JPEG_SCANS,
+        )
     except MediaRejected as exc:
-        cls = TooLarge if exc.rule == "max_pixels" else UnsupportedMedia
-        raise cls(f"{field}: {exc.detail}", field=field, file=name, rule=exc.rule) from None
+        raise _problem(field, name, exc) from None
     return IncomingFile(
         "photo", field, name, path, size, sha256, info.mime, info.width, info.height
     )
 
 
+def _problem(field: str, name: str, exc: MediaRejected) -> Problem:
+    cls = _STATUS.get(exc.rule, UnsupportedMedia)
+    return cls(f"{field}: {exc.detail}", field=field, file=name, rule=exc.rule)
+
+
 def _inspect_video(
     field: str, path: Path, size: int, sha256: str, name: str, mime: str, cfg: Settings
 ) -> IncomingFile:
+    cap = cfg.MAX_VIDEO_SECONDS
     try:
-        info = video.probe(path, mime)
+        info = video.probe(path, mime, limits=decode_limits(cfg), play_cap=cap)
     except MediaRejected as exc:
-        raise UnsupportedMedia(
-            f"video: {exc.detail}", field=field, file=name, rule=exc.rule
-        ) from None
-    if info.duration > cfg.MAX_VIDEO_SECONDS:
+        raise _problem(field, name, exc) from None
+    # The cap holds for what ffmpeg plays, not only for what the headers say.
+    seconds = max(info.duration, info.played or 0.0)
+    if seconds > cap:
+        played = "plays for more than" if seconds > info.duration else "is"
         raise Invalid(
-            f"video is {info.duration:.0f} s; the limit is {cfg.MAX_VIDEO_SECONDS} s",
+            f"video {played} {seconds:.0f} s; the limit is {cap} s",
             field=field,
             file=name,
             rule="max_duration",

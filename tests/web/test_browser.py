@@ -159,18 +159,18 @@ def test_ops_drops_files_sees_progress_then_ready_and_publishes(
 
 
 def test_ops_sees_why_processing_failed_and_retries(
-    app, browser, live_server, worker, ops_user, small_jpeg, console_errors, tmp_path
+    app, browser, live_server, paused_worker, ops_user, small_jpeg, console_errors, tmp_path
 ):
-    """A photo whose header is fine but whose body is cut off passes the upload checks and
-    fails in the worker: the page shows the reason; once the file is good, Retry makes it
-    ready."""
+    """A photo whose body is cut off fails in the worker (one in storage from before the
+    upload checks refused such files): the page shows the reason; once the file is good,
+    Retry makes it ready."""
     from materials.models import Asset
     from materials.platform.deps import get_deps
 
-    cut = tmp_path / "cut.jpg"
-    cut.write_bytes(small_jpeg[: len(small_jpeg) // 3])
     good = tmp_path / "good.jpg"
     good.write_bytes(small_jpeg)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(small_jpeg)  # good at upload; cut in storage before the worker starts
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     watch(page, console_errors)
@@ -181,14 +181,17 @@ def test_ops_sees_why_processing_failed_and_retries(
     page.fill("input[name=product_url]", "https://shop.example.com/item/2")
     page.set_input_files("#file-input", [str(good), str(cut)])
     page.click("#upload-button")
+    page.wait_for_selector("#after-upload[data-status=processing]", timeout=60_000)
+    deps = get_deps(app)
+    with deps.db.read() as s:
+        key = s.query(Asset).filter(Asset.original_filename == "cut.jpg").one().key
+    deps.storage.put_bytes(key, small_jpeg[: len(small_jpeg) // 3], "image/jpeg")
+    paused_worker()
     page.wait_for_selector("#after-upload[data-status=failed]", timeout=60_000)
     assert "处理失败" in page.inner_text("#after-title")
     assert "cut.jpg" in page.inner_text("#after-error")
     assert page.is_visible("#retry-button")
 
-    deps = get_deps(app)
-    with deps.db.read() as s:
-        key = s.query(Asset).filter(Asset.original_filename == "cut.jpg").one().key
     deps.storage.put_bytes(key, small_jpeg, "image/jpeg")  # as if the file were fixed
     page.click("#retry-button")
     page.wait_for_selector("#after-upload[data-status=ready]", timeout=60_000)
