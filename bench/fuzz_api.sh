@@ -11,6 +11,7 @@
 # Reports and server logs stay in the printed directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$PWD
 ST_VENV=${ST_VENV:-/tmp/st-venv}
 MAX_EXAMPLES=${MAX_EXAMPLES:-50}
 ROLE_SECONDS=${ROLE_SECONDS:-900}
@@ -45,7 +46,7 @@ pids+=($!)
 pids+=($!)
 
 token() {  # the demo user's bearer token for a role
-  .venv/bin/python -c 'import json, sys
+  "$repo/.venv/bin/python" -c 'import json, sys
 for line in open(sys.argv[1]):
     if line.startswith("{") and json.loads(line).get("role") == sys.argv[2]:
         print(json.loads(line)["token"])' "$out/demo.jsonl" "$1"
@@ -55,12 +56,14 @@ echo "fuzz: service on port $port, reports and logs in $out"
 status=0
 for role in ops seller storefront; do
   set +e
-  timeout "$ROLE_SECONDS" "$ST_VENV/bin/schemathesis" --config-file bench/schemathesis.toml \
+  # From $out: schemathesis keeps its replay cache in the working directory.
+  (cd "$out" && exec timeout "$ROLE_SECONDS" "$ST_VENV/bin/schemathesis" \
+    --config-file "$repo/bench/schemathesis.toml" \
     run "http://127.0.0.1:$port/api/v1/openapi.json" --wait-for-schema 60 \
     --checks all --phases examples,coverage,fuzzing,stateful \
     -H "Authorization: Bearer $(token "$role")" --max-examples "$MAX_EXAMPLES" --seed "$SEED" \
     --generation-database "$out/examples" --no-color --report ndjson --report-dir "$out/$role" \
-    "$@" >"$out/$role.txt" 2>&1
+    "$@" >"$out/$role.txt" 2>&1)
   rc=$?
   set -e
   [ "$rc" = 0 ] || status=1

@@ -32,7 +32,8 @@ _SURROGATE = re.compile(f"[{SURROGATES}]")
 # Characters that show as nothing: zero-width space/non-joiner, word joiner, BOM, Mongolian
 # vowel separator, soft hyphen, and the Hangul fillers that look like a blank title. Stripped
 # before anything is stored, tagged, indexed or drawn, so "防晒" and "防晒\u200b" are one tag.
-_INVISIBLE = re.compile(r"[\u200b\u200c\u2060\ufeff\u180e\u00ad\u115f\u1160\u3164\uffa0]")
+INVISIBLE_CHARS = r"\u200b\u200c\u2060\ufeff\u180e\u00ad\u115f\u1160\u3164\uffa0"
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 # A zero-width joiner is kept only inside an emoji sequence (👩‍👧), where it means something.
 _EMOJI = r"\U0001F000-\U0001FFFF\u2600-\u27bf"
 _STRAY_JOINER = re.compile(rf"(?<![{_EMOJI}\ufe0f])\u200d|\u200d(?![{_EMOJI}])")

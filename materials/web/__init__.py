@@ -37,6 +37,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cards.bp)
     app.register_blueprint(redirects.bp)
     app.register_blueprint(api_sharing.bp)
-    app.register_blueprint(api_spec.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api_spec.bp)
     auth.init_app(app)  # the CSRF guard on every route; per-user limits on the API's views

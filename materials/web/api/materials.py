@@ -95,7 +95,7 @@ def _material_response(material_id: int, status: int = 200) -> Response:
     "ops",
     op_id="createMaterial",
     ok={201: schemas.Material, 200: (schemas.Material, "a replay of an Idempotency-Key")},
-    errors=(413, 415),
+    errors=(413, 415, 429),  # 429: SUCAI_UPLOAD_RATE_LIMIT per user, with Retry-After
     form=schemas.MaterialUpload,
     headers=schemas.UploadHeaders,
 )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from flask import current_app
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from materials.models import (
@@ -72,7 +71,7 @@ class Part(BaseModel):
 
 
 def _max_text() -> int:
-    return get_deps(current_app).settings.MAX_TEXT_CHARS
+    return get_deps().settings.MAX_TEXT_CHARS
 
 
 def _text(field: str, max_chars: int, *, required: bool = False) -> Any:
