@@ -50,6 +50,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("QUEUE_NAME", "sucai", "Queue name (keeps several deployments on one Redis apart)."),
     Setting("PUBLIC_URL", "http://127.0.0.1:8000", "Base URL printed into links and QR codes."),
     Setting("PROXIES", 0, "Reverse proxies in front whose X-Forwarded-* headers are trusted."),
+    Setting(
+        "ACCEL_REDIRECT",
+        "",
+        "URL prefix (e.g. /_stored/) under which nginx serves the local media dir: a stored "
+        "card is then answered with X-Accel-Redirect instead of its bytes. Empty: off.",
+    ),
     Setting("WORKERS", 2, "Threads in the media worker."),
     Setting("MAX_PHOTOS", 9, "Photos per material."),
     Setting("MAX_PHOTO_BYTES", 20 * MB, "Largest photo file accepted."),
