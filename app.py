@@ -126,6 +126,12 @@ def _dev_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def max_request_bytes(settings: dict[str, Any]) -> int:
+    """Whole-request cap: the largest legal upload plus room for the form fields. nginx's
+    client_max_body_size is rendered from this too (deploy/prod.py)."""
+    return settings["MAX_PHOTOS"] * settings["MAX_PHOTO_BYTES"] + settings["MAX_VIDEO_BYTES"] + MB
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from materials import commands, jobs
     from materials.platform import deps as platform
@@ -134,10 +140,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     settings = load_settings(overrides)
     app.config["SECRET_KEY"] = settings["SECRET_KEY"]
-    # Whole-request cap: the largest legal upload plus room for the form fields.
-    app.config["MAX_CONTENT_LENGTH"] = (
-        settings["MAX_PHOTOS"] * settings["MAX_PHOTO_BYTES"] + settings["MAX_VIDEO_BYTES"] + MB
-    )
+    app.config["MAX_CONTENT_LENGTH"] = max_request_bytes(settings)
     # Werkzeug applies this to its whole parse buffer (64 KiB reads), not just to one field:
     # it must stay well above that; text length itself is checked by the field rules.
     app.config["MAX_FORM_MEMORY_SIZE"] = MB
