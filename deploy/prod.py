@@ -168,8 +168,11 @@ NO_STORED_CARDS = """\
 
 def write(shape: Shape) -> Path:
     """The run directory with nginx.conf in it; a stale socket of a dead nginx removed."""
+    # Its sockets lead past nginx (the card server trusts X-Forwarded-For): this user's only.
+    shape.run_dir.mkdir(parents=True, exist_ok=True)
+    shape.run_dir.chmod(0o700)
     for sub in ("tmp", "cache"):
-        (shape.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        (shape.run_dir / sub).mkdir(exist_ok=True)
     if _nginx_alive(shape):
         raise SystemExit(f"nginx is running already in {shape.run_dir} (pid file)")
     # nginx does not remove a socket file left by a killed nginx, and would fail to bind it.
@@ -186,11 +189,12 @@ def _nginx_alive(shape: Shape) -> bool:
     return True
 
 
-def nginx_command(shape: Shape) -> list[str]:
+def nginx_command(prefix: Path, conf: Path) -> list[str]:
+    """nginx in the foreground (the configuration says `daemon off`) with its own prefix."""
     nginx = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
     if nginx is None:
         raise SystemExit("nginx not found: apt-get install nginx-light")
-    return [nginx, "-p", str(shape.run_dir), "-c", str(shape.conf), "-e", "stderr"]
+    return [nginx, "-p", str(prefix), "-c", str(conf), "-e", "stderr"]
 
 
 # ---------------------------------------------------------------- the processes
@@ -203,7 +207,7 @@ def procfile(shape: Shape) -> str:
         name, sep, command = line.partition(":")
         if sep and name.strip() in PROCESSES:
             lines[name.strip()] = command.strip()
-    nginx = " ".join(nginx_command(shape))
+    nginx = " ".join(nginx_command(shape.run_dir, shape.conf))
     return "".join([f"nginx: exec {nginx}\n"] + [f"{n}: {lines[n]}\n" for n in PROCESSES])
 
 
