@@ -67,6 +67,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PUBLIC_URL", "http://127.0.0.1:8000", "Base URL printed into links and QR codes."),
     Setting("PROXIES", 0, "Reverse proxies in front whose X-Forwarded-* headers are trusted."),
+    Setting(
+        "ACCEL_REDIRECT",
+        "",
+        "URL prefix (e.g. /_stored/) under which nginx serves the local media dir: a stored "
+        "card is then answered with X-Accel-Redirect instead of its bytes. Empty: off.",
+    ),
     Setting("WORKERS", 2, "Threads in the media worker."),
     Setting("MAX_PHOTOS", 9, "Photos per material."),
     Setting("MAX_PHOTO_BYTES", 20 * MB, "Largest photo file accepted."),
@@ -172,6 +178,12 @@ def _dev_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def max_request_bytes(settings: dict[str, Any]) -> int:
+    """Whole-request cap: the largest legal upload plus room for the form fields. nginx's
+    client_max_body_size is rendered from this too (deploy/prod.py)."""
+    return settings["MAX_PHOTOS"] * settings["MAX_PHOTO_BYTES"] + settings["MAX_VIDEO_BYTES"] + MB
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from materials import commands, jobs
     from materials.platform import deps as platform
@@ -180,10 +192,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     settings = load_settings(overrides)
     app.config["SECRET_KEY"] = settings["SECRET_KEY"]
-    # Whole-request cap: the largest legal upload plus room for the form fields.
-    app.config["MAX_CONTENT_LENGTH"] = (
-        settings["MAX_PHOTOS"] * settings["MAX_PHOTO_BYTES"] + settings["MAX_VIDEO_BYTES"] + MB
-    )
+    app.config["MAX_CONTENT_LENGTH"] = max_request_bytes(settings)
     # Werkzeug applies this to its whole parse buffer (64 KiB reads), not just to one field:
     # it must stay well above that; text length itself is checked by the field rules.
     app.config["MAX_FORM_MEMORY_SIZE"] = MB

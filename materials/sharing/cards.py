@@ -156,6 +156,12 @@ def card_bytes(deps: Deps, spec: CardSpec) -> bytes:
     return cardstore.get_or_render(deps, wanted)[0]
 
 
+def stored_card_key(deps: Deps, spec: CardSpec) -> str | None:
+    """The storage key of the card's file when it is stored locally already (nothing read),
+    else None: then card_bytes renders or reads it."""
+    return cardstore.stored_key(deps, spec.cache_key)
+
+
 def _jpeg(spec: CardSpec, kind: str, cache_key: str, name: str, render) -> Wanted:  # noqa: ANN001
     # The version in the path lets a later cleanup drop whole superseded versions by prefix.
     prefix = f"cards/{spec.material_id}/v{spec.version}/{name}"

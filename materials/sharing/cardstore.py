@@ -137,6 +137,22 @@ def get_or_render(deps: Deps, wanted: Wanted) -> tuple[bytes, bool]:
             time.sleep(POLL_SECONDS)
 
 
+def stored_key(deps: Deps, cache_key: str) -> str | None:
+    """The storage key of a finished render kept as a local file, without reading it; None
+    when it is not made yet, lives in an object store, or its file is gone (get_or_render then
+    makes it again). For handing the file itself to a proxy (X-Accel-Redirect)."""
+    if deps.storage.backend != "local":
+        return None  # skip the lookup: an object store's keys mean nothing to a local proxy
+    row = _row(deps, cache_key)
+    if row is None or row.size == 0:
+        return None
+    try:
+        deps.storage.local_file(row.key)  # a stat, so a lost file is rendered, not a 404
+    except FileNotFoundError:
+        return None
+    return row.key
+
+
 def _attempt(deps: Deps, wanted: Wanted) -> tuple[bytes, bool] | None:
     """One look at the row: read it, claim it, take it over, or None to wait and look again."""
     row = _row(deps, wanted.cache_key)

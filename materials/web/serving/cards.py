@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, request
 
 from materials.errors import NotFound
+from materials.platform.deps import Deps
 from materials.sharing import cards
 from materials.sharing.cardstore import RenderTimeout
 from materials.web.deps import get_deps
@@ -34,6 +35,9 @@ def card(material: str, code: str, layout: str) -> Response:
     # The key is known before rendering, so a revalidation never renders anything.
     if request.if_none_match.contains_weak(etag):
         return _cacheable(Response(status=304), etag)
+    accel = _handed_to_proxy(deps, spec)
+    if accel is not None:
+        return _cacheable(accel, etag)
     try:
         data = cards.card_bytes(deps, spec)
     except RenderTimeout:
@@ -41,6 +45,19 @@ def card(material: str, code: str, layout: str) -> Response:
         resp.headers["Retry-After"] = "1"
         return resp
     return _cacheable(Response(data, mimetype="image/jpeg"), etag)
+
+
+def _handed_to_proxy(deps: Deps, spec: cards.CardSpec) -> Response | None:
+    """With SUCAI_ACCEL_REDIRECT set (nginx in front, local storage), a stored card is sent by
+    nginx from the media directory: Python neither reads nor sends its 100-200 KB. The headers
+    set here (ETag, Cache-Control, Content-Type) are the ones nginx's internal location keeps."""
+    prefix = deps.settings.ACCEL_REDIRECT
+    key = cards.stored_card_key(deps, spec) if prefix else None
+    if key is None:
+        return None
+    resp = Response(b"", mimetype="image/jpeg")
+    resp.headers["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{key}"
+    return resp
 
 
 def _cacheable(resp: Response, etag: str) -> Response:
