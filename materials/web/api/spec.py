@@ -276,6 +276,9 @@ _ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _CODE = {"type": "string"}
 _LAYOUT = {"type": "string", "pattern": "^(square|poster|story|photo-[1-9][0-9]?)$"}
 _HTML = {"text/html": {"schema": {"type": "string"}}}
+# Their errors follow Accept (materials/web/errorhandlers.py NEGOTIATED): problem+json for
+# programs (the default for */*), a page for a browser that prefers HTML.
+_NOT_FOUND = {"application/problem+json": {"schema": {"type": "object"}}, **_HTML}
 
 
 def _path_params(**params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -295,7 +298,10 @@ PUBLIC_PATHS = {
                     "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
                 },
                 "304": {"description": "not modified"},
-                "404": {"description": "no such live material, seller or layout", "content": _HTML},
+                "404": {
+                    "description": "no such live material, seller or layout",
+                    "content": _NOT_FOUND,
+                },
                 "503": {
                     "description": "the card is being rendered: try again (Retry-After)",
                     "content": {"text/plain": {"schema": {"type": "string"}}},
@@ -313,7 +319,7 @@ PUBLIC_PATHS = {
                 "302": {"description": "to the storefront"},
                 "404": {
                     "description": "no such seller, or a material never public",
-                    "content": _HTML,
+                    "content": _NOT_FOUND,
                 },
             },
         }

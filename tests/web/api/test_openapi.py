@@ -408,3 +408,16 @@ def test_a_file_field_that_is_text_is_refused(client, ops):
     resp = client.post("/api/v1/materials", headers=ops["headers"], data=files)
     assert resp.status_code == 422
     assert (resp.get_json()["field"], resp.get_json()["rule"]) == ("video", "max_items")
+
+
+def test_the_public_urls_errors_are_documented_as_they_are_sent(client):
+    # /cards and /r answer programs with problem+json and browsers with a page.
+    doc = client.get("/api/v1/openapi.json").get_json()
+    for path in ("/cards/{material_id}/{code}/{layout}.jpg", "/r/{code}/{material_id}"):
+        sent = client.get(
+            path.replace("{material_id}", "9")
+            .replace("{code}", "ABCDEFG")
+            .replace("{layout}", "square")
+        )
+        documented = doc["paths"][path]["get"]["responses"]["404"]["content"]
+        assert sent.status_code == 404 and sent.mimetype in documented
