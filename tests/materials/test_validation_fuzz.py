@@ -29,6 +29,7 @@ from materials.validation import (
     parse_url,
 )
 from media.images import MediaRejected, inspect_photo, sniff
+from media.sandbox import Limits
 
 settings.register_profile("ci", max_examples=200, deadline=None)
 settings.register_profile(
@@ -133,6 +134,7 @@ def test_sniff_never_raises(head):
     )
 
 
+LIMITS = Limits.for_decode(10, 1024)  # the upload's defaults
 JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
 PNG_HEAD = b"\x89PNG\r\n\x1a\n"
 
@@ -143,7 +145,7 @@ def test_inspect_photo_refuses_garbage_with_a_rule(tmp_path: Path, head, tail):
     path = tmp_path / "upload.bin"
     path.write_bytes(head + tail)
     try:
-        info = inspect_photo(path, 40_000_000)
+        info = inspect_photo(path, 40_000_000, limits=LIMITS, max_scans=300)
     except MediaRejected as exc:
         assert exc.rule
         return
