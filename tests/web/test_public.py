@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from materials.catalogue.lifecycle import load_material
 from materials.platform.deps import get_deps
 from tests.web.conftest import ready_material
 
@@ -40,7 +41,11 @@ def test_share_page_with_a_sellers_code(client, app, live, seller_user):
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     assert meta(html, "og:title") == "婴儿纯棉连体衣"
-    assert meta(html, "og:image") == f"{base}/cards/{live}/{code}/square.jpg"
+    # The seller's link previews as the seller's 1.91:1 og card, its size declared.
+    assert meta(html, "og:image") == f"{base}/cards/{live}/{code}/og.jpg"
+    assert (meta(html, "og:image:width"), meta(html, "og:image:height")) == ("1200", "630")
+    assert "婴儿纯棉连体衣" in meta(html, "og:image:alt") and code in meta(html, "og:image:alt")
+    assert meta(html, "og:locale") == "zh_CN"
     assert meta(html, "twitter:card") == "summary_large_image"
     assert meta(html, "twitter:image") == meta(html, "og:image")
     assert meta(html, "og:url") == f"{base}/m/{live}?ref={code}"
@@ -52,10 +57,19 @@ def test_share_page_with_a_sellers_code(client, app, live, seller_user):
     assert resp.headers["Cache-Control"].startswith("public")
 
 
-def test_share_page_ignores_an_unknown_code(client, live):
+def test_share_page_ignores_an_unknown_code(app, client, live):
     html = client.get(f"/m/{live}?ref=ZZZZZZZ").get_data(as_text=True)
     assert "/cards/" not in html and "ZZZZZZZ" not in html
     assert "/media/renditions/" in meta(html, "og:image")
+    # The first photo's display rendition, with that rendition's own size (small_jpeg is
+    # smaller than the display side, so the rendition keeps its size).
+    with get_deps(app).db.read() as s:
+        r = load_material(s, live).photos[0].rendition("display")
+    assert (meta(html, "og:image:width"), meta(html, "og:image:height")) == (
+        str(r.width),
+        str(r.height),
+    )
+    assert meta(html, "og:image:alt") == "婴儿纯棉连体衣"
     assert 'href="https://shop.example.com/item/1"' in html
 
 

@@ -23,6 +23,7 @@ from materials.catalogue.browse import live_material
 from materials.errors import NotFound, Problem
 from materials.models import Material
 from materials.web.deps import get_deps
+from materials.web.pages.linkmeta import link_meta
 from materials.web.templating import rendition_url, video_urls
 
 bp = Blueprint("public", __name__)
@@ -65,21 +66,16 @@ def share_page(material_id: int) -> Response:
     code = _valid_ref(request.args.get("ref"))
     urls = get_deps().urls
     video, poster = video_urls(m)
-    display = rendition_url(m, "display")
-    og_image = urls.absolute(urls.card(m.id, code, "square")) if code else None
-    if og_image is None and display:
-        og_image = urls.absolute(display)
-    canonical = urls.absolute(urls.share(m.id, code))
+    meta = link_meta(m, code)
     body = render_template(
         "public/share.html",
         m=m,
         code=code,
-        photos=[rendition_url(m, "display", i) for i in range(len(m.photos))],
+        meta=meta,
+        photos=[i for i in range(len(m.photos)) if rendition_url(m, "display", i)],
         video=video,
         poster=poster,
-        og_image=og_image,
-        canonical=canonical,
-        oembed_url=urls.absolute(urls.oembed(canonical)),
+        oembed_url=urls.absolute(urls.oembed(meta.url)),
         buy=buy_url(m, code),
     )
     return _cacheable(Response(body, mimetype="text/html"))
