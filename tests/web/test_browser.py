@@ -28,6 +28,17 @@ PHONE = {
     "device_scale_factor": 2,
     "locale": "zh-CN",
 }
+# WeChat's in-app browser on Android (XWEB), and the phone's own Chrome.
+WECHAT_UA = (
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160027 MMWEBSDK/20231202 "
+    "MMWEBID/2307 MicroMessenger/8.0.47.2560(0x28002F30) WeChat/arm64 Weixin NetType/WIFI "
+    "Language/zh_CN ABI/arm64"
+)
+CHROME_UA = (
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/116.0.0.0 Mobile Safari/537.36"
+)
 
 
 @pytest.fixture
@@ -369,4 +380,66 @@ def test_embed_renders_on_another_origin(
     assert embed_responses and all("set-cookie" not in r.headers for r in embed_responses)
     page.screenshot(path=str(shots / "embed.png"), full_page=True)
     assert console_errors == []
+    context.close()
+
+
+class ConsumerPage:
+    """A page on another origin (another port of 127.0.0.1) whose HTML a test sets."""
+
+    html = ""
+    url = ""
+
+
+@pytest.fixture
+def consumer_page():
+    page = ConsumerPage()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = page.html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    page.url = f"http://127.0.0.1:{port}/"
+    yield page
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+def test_oembed_declares_the_height_the_widget_renders(
+    browser, live_server, worker, client, sunscreen, seller_user, consumer_page, shots
+):
+    """A consumer pastes oEmbed's html as it is: the iframe at the declared size must show the
+    whole widget, no scrollbar and no blank strip, with and without a seller's code, at our
+    width and at a narrower maxwidth."""
+    context = browser.new_context(viewport={"width": 800, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    for ref in (seller_user["referral_code"], None):
+        for maxwidth in (None, 240):
+            share = f"{live_server}/m/{sunscreen}" + (f"?ref={ref}" if ref else "")
+            query = {"url": share} | ({"maxwidth": maxwidth} if maxwidth else {})
+            body = client.get("/oembed", query_string=query).get_json()
+            consumer_page.html = f"<!doctype html><body style='margin:0'>{body['html']}</body>"
+            page.goto(consumer_page.url)
+            frame = page.frame_locator("iframe")
+            frame.locator("#widget img").evaluate("img => img.decode()")
+            rendered = frame.locator("html").evaluate(
+                "h => [h.scrollHeight, document.getElementById('widget')"
+                ".getBoundingClientRect().height]"
+            )
+            assert rendered[0] == body["height"], (ref, maxwidth, rendered, body["height"])
+            assert abs(rendered[1] - body["height"]) <= 1, (ref, maxwidth, rendered)
+            name = f"oembed-{'ref' if ref else 'plain'}-{body['width']}.png"
+            page.screenshot(path=str(shots / name))
     context.close()
