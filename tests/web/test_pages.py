@@ -199,6 +199,23 @@ def test_feed_pages_for_infinite_scroll(app, seller_client):
     assert "data-next" not in fragment
 
 
+def test_feed_fetches_its_first_screen_first_and_sizes_images_for_the_slot(app, seller_client):
+    """The LCP image (the first row) is never lazy and goes first; the rest of the first screen
+    loads at once, the rest lazily; each offers its renditions by width for the slot's size."""
+    for i in range(14):
+        make_material(app, f"商品{i:02d}")
+    html = seller_client.get("/h5/").get_data(as_text=True)
+    imgs = re.findall(r'<img class="item-thumb"[^>]*>', html)
+    assert len(imgs) == 12
+    assert all('fetchpriority="high"' in i and "loading=" not in i for i in imgs[:2])
+    assert all("fetchpriority" not in i and "loading=" not in i for i in imgs[2:6])
+    assert all('loading="lazy"' in i for i in imgs[6:])
+    assert all(re.search(r'srcset="/media/[^" ]+ 360w"', i) and "sizes=" in i for i in imgs)
+    next_url = re.search(r'data-next="([^"]+)"', html).group(1).replace("&amp;", "&")
+    fragment = seller_client.get(next_url + "&fragment=1").get_data(as_text=True)
+    assert all('loading="lazy"' in i for i in re.findall(r"<img [^>]*>", fragment))
+
+
 def test_feed_empty_state(seller_client):
     assert "还没有可以转发的素材" in seller_client.get("/h5/").get_data(as_text=True)
 

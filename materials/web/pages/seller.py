@@ -40,7 +40,9 @@ SEARCH_SORTS = {"relevance": "相关", "newest": "最新", "forwarded": "转发�
 def _items_response(template: str, feed, next_url: str | None, **context) -> Response | str:
     """The whole page, or (for infinite scroll) just the next items."""
     if request.args.get("fragment") == "1":
-        return render_template("seller/_items.html", items=feed.items, next_url=next_url)
+        return render_template(
+            "seller/_items.html", items=feed.items, next_url=next_url, fragment=True
+        )
     return render_template(template, feed=feed, next_url=next_url, **context)
 
 
