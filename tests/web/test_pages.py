@@ -243,6 +243,28 @@ def test_material_page_shows_the_stamped_cards_and_the_forward_text(
     assert "长按下方图片" in html and f"/h5/m/{photo_material}/cards.zip" in html
 
 
+WECHAT = "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 MicroMessenger/8.0.47.2560"
+
+
+def test_inside_wechat_the_material_page_is_the_forward_flow(
+    seller_client, seller_user, photo_material
+):
+    """WeChat blocks downloads and has no Web Share with files: the text first, the cards as a
+    numbered long-press gallery, no ZIP; decided by the server from the User-Agent."""
+    code = seller_user["referral_code"]
+    resp = seller_client.get(f"/h5/m/{photo_material}", headers={"User-Agent": WECHAT})
+    html = resp.get_data(as_text=True)
+    assert "User-Agent" in resp.headers["Vary"]
+    assert 'class="h5 h5-material in-wechat"' in html
+    assert html.index('id="wx-copy"') < html.index('id="wx-cards"')
+    assert "长按图片，保存或发送给朋友" in html and "1/2" in html and "2/2" in html
+    for n in (1, 2):
+        assert f'<img src="/cards/{photo_material}/{code}/photo-{n}.jpg"' in html
+    assert "cards.zip" not in html and "share-files" not in html
+    plain = seller_client.get(f"/h5/m/{photo_material}").get_data(as_text=True)
+    assert "in-wechat" not in plain and "cards.zip" in plain
+
+
 def test_cards_zip_holds_every_stamped_card_and_the_text(
     seller_client, seller_user, photo_material
 ):
