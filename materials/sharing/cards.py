@@ -53,7 +53,7 @@ class CardSpec:
 
     material_id: int
     version: int
-    layout: str  # square | poster | story | photo-<n>
+    layout: str  # square | poster | story | og | photo-<n>
     photo: Asset  # the source photo: the first for the big layouts, the n-th for photo-<n>
     content: CardContent
     seller_name: str
@@ -85,6 +85,11 @@ class CardSpec:
 
 def _digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+
+
+def layout_size(layout: str) -> tuple[int, int]:
+    """(width, height) of a big layout's card, e.g. for og:image:width/height."""
+    return LAYOUTS[layout].size
 
 
 def photo_index(layout: str) -> int | None:

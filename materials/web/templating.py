@@ -22,6 +22,21 @@ def rendition_url(material: Material, name: str = "thumb", index: int = 0) -> st
     return get_deps().urls.media(r.key) if r else None
 
 
+# The photo renditions a srcset may offer, smallest first (thumb 360 px, display ~1080 px).
+SRCSET_RENDITIONS = ("thumb", "display")
+
+
+def photo_srcset(material: Material, index: int = 0) -> str:
+    """ "/media/…thumb… 360w, /media/…display… 1080w" for one photo, each by its real width, so
+    the browser picks the smallest that fills the slot at the phone's pixel density."""
+    photos = material.photos
+    if index >= len(photos):
+        return ""
+    urls = get_deps().urls
+    found = (photos[index].rendition(name) for name in SRCSET_RENDITIONS)
+    return ", ".join(f"{urls.media(r.key)} {r.width}w" for r in found if r and r.width)
+
+
 def video_urls(material: Material) -> tuple[str | None, str | None]:
     """(video, poster) of the transcoded video, when it is ready."""
     v = material.video
@@ -56,3 +71,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = formatting.yuan_short
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["rendition_url"] = rendition_url
+    app.jinja_env.globals["photo_srcset"] = photo_srcset

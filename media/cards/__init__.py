@@ -6,13 +6,14 @@ bytes back. See DESIGN.md "Share cards".
 
 from .content import CardContent, format_price
 from .fonts import FontNotFoundError, configure_fonts, find_cjk_font
-from .layouts import LAYOUTS, PHOTO_SIDE, Layout
+from .layouts import LAYOUTS, PHOTO_SIDE, QR_LAYOUTS, Layout
 from .photo import encode_jpeg, load_photo
 from .pipeline import RENDERER_VERSION, render_base, render_card, render_photo_card
 
 __all__ = [
     "LAYOUTS",
     "PHOTO_SIDE",
+    "QR_LAYOUTS",
     "RENDERER_VERSION",
     "CardContent",
     "FontNotFoundError",

@@ -58,8 +58,10 @@ class Layout:
     original_price: Text
     brand: Text  # a pill on the photo's top-left corner
     footer: Box
-    qr: Box  # the QR takes the largest whole module size that fits, centred
-    qr_caption: Text
+    # The QR takes the largest whole module size that fits, centred. None: a card with no QR
+    # (the link preview's, which is itself the link).
+    qr: Box | None
+    qr_caption: Text | None
     avatar: Box
     seller_name: Text
     code: Text
@@ -145,6 +147,33 @@ LAYOUTS: dict[str, Layout] = {
         code=Text(34, GREY, box=Box(204, 1756, 540, 48)),
     ),
 }
+
+# What chat apps and social sites draw for a pasted link (og:image, twitter:card
+# summary_large_image): 1.91:1, the photo as a square on the left, title, copy and price beside
+# it, the seller stamp at the foot. No QR: the preview is the link, and at the size a chat
+# shows it (~400 px wide) a code would be a grey speck. Twitter crops to 2:1, 15 px off the top
+# and the bottom: nothing sits that close to either edge.
+LAYOUTS["og"] = Layout(
+    name="og",
+    size=(1200, 630),
+    photo=Box(0, 0, 630, 630),
+    column=Box(686, 60, 458, 300),
+    title=Text(46, INK, bold=True, line_height=1.3, max_lines=2),
+    copy=Text(28, GREY, line_height=1.5, max_lines=2),
+    gap=14,
+    price=Text(76, RED, bold=True, box=Box(686, 372, 458, 96)),
+    original_price=Text(30, MUTED),
+    brand=Text(24, INK, box=Box(28, 28, 420, 44)),
+    footer=Box(630, 500, 570, 130),
+    qr=None,
+    qr_caption=None,
+    avatar=Box(686, 525, 80, 80),
+    seller_name=Text(32, INK, bold=True, box=Box(786, 521, 380, 46)),
+    code=Text(26, GREY, box=Box(786, 567, 380, 38)),
+)
+
+# The layouts whose card carries a QR (every one but the link preview's).
+QR_LAYOUTS = tuple(name for name, layout in LAYOUTS.items() if layout.qr is not None)
 
 # The stamped 9-grid photo: sizes are fractions of the photo's shorter side, so the stamp stays
 # discreet on any photo; but a module is a fraction of the longer side, because a chat app

@@ -165,7 +165,8 @@ def footer(ctx: BaseContext) -> None:
     """The panel the seller stamp and QR go on, and the QR's caption (the same for everyone)."""
     box = ctx.layout.footer
     ctx.draw.rectangle((box.x, box.y, box.right - 1, box.bottom - 1), fill=ctx.layout.footer_color)
-    draw_in_box(ctx.draw, QR_CAPTION, ctx.layout.qr_caption)
+    if ctx.layout.qr_caption is not None:
+        draw_in_box(ctx.draw, QR_CAPTION, ctx.layout.qr_caption)
 
 
 BASE_STEPS = (new_canvas, fit_photo, brand, title, copy_text, price, footer)
@@ -185,6 +186,8 @@ def copy_base(ctx: CardContext) -> None:
 
 def qr(ctx: CardContext) -> None:
     box = ctx.layout.qr
+    if box is None:
+        return
     modules = qr_modules(ctx.url)
     code = scaled(modules, min(box.w, box.h))
     xy = (box.x + (box.w - code.width) // 2, box.y + (box.h - code.height) // 2)

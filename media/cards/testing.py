@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from .content import CardContent
-from .layouts import LAYOUTS, PHOTO_SIDE
+from .layouts import PHOTO_SIDE, QR_LAYOUTS
 from .photo import load_photo
 from .pipeline import render_base, render_card, render_photo_card
 
@@ -72,11 +72,11 @@ def _draw_bottle(draw: ImageDraw.ImageDraw, width: int, height: int) -> None:
 
 
 def sample_card_renderers() -> dict[str, Callable[[str], bytes]]:
-    """Every kind of card (each layout, and a wide and a tall 9-grid photo) as a function of the
-    url its QR encodes; the seller-independent parts are rendered once, here."""
+    """Every kind of card with a QR (each such layout, and a wide and a tall 9-grid photo) as a
+    function of the url its QR encodes; the seller-independent parts are rendered once, here."""
     renderers: dict[str, Callable[[str], bytes]] = {}
     photo = _loaded(4000, 3000, PHOTO_SIDE)
-    for name in LAYOUTS:
+    for name in QR_LAYOUTS:
         base = render_base(photo, SAMPLE_CONTENT, name)
         renderers[name] = partial(render_card, base, name, SAMPLE_SELLER, SAMPLE_CODE)
     for name, (w, h) in PHOTO_SHAPES.items():

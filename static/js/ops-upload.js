@@ -111,10 +111,7 @@
   // A file dropped beside the zone must not navigate away from a half-filled form.
   window.addEventListener("dragover", function (e) { e.preventDefault(); });
   window.addEventListener("drop", function (e) { e.preventDefault(); });
-  zone.addEventListener("click", function () { input.click(); });
-  zone.addEventListener("keydown", function (e) {
-    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); }
-  });
+  // The zone is the input's <label>: clicks and keys reach the picker without script.
   input.addEventListener("change", function () { addFiles(input.files); input.value = ""; });
 
   // ------------------------------------------------------------ upload

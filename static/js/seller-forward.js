@@ -2,7 +2,12 @@
    copies the text with the seller's link, then shares the card files through the Web Share
    API where the browser can; otherwise the sheet offers the ZIP and the long-press hint.
    Card files are fetched ahead of the tap: a fetch inside it would use up the activation on
-   iOS/WeChat before share() is called. */
+   iOS/WeChat before share() is called.
+
+   Inside WeChat (the server saw MicroMessenger and rendered the page as the flow itself: body
+   class in-wechat) the tap only copies; the cards are a long-press gallery on the page. Should
+   the server not have seen it (a proxy rewrote the User-Agent), the sheet falls back to the
+   same: no ZIP, no share button, the long-press hint over full-width cards. */
 (function () {
   "use strict";
   var S = window.Sucai;
@@ -10,10 +15,9 @@
   if (!dataNode) return;
   var data = JSON.parse(dataNode.textContent);
   var button = document.getElementById("forward-button");
-  var sheet = document.getElementById("forward-sheet");
-  var backdrop = document.getElementById("sheet-backdrop");
   var status = document.getElementById("copy-status");
-  var shareButton = document.getElementById("share-files");
+  var wechatPage = document.body.classList.contains("in-wechat");
+  var inWechat = wechatPage || /MicroMessenger/i.test(navigator.userAgent);
   var files = null;
 
   // ------------------------------------------------------------ clipboard
@@ -45,10 +49,13 @@
 
   function showCopied(ok) {
     status.textContent = ok ? "✓ 文案已复制（含你的专属链接）" : "没能自动复制，请手动复制";
-    document.getElementById("copy-sub").textContent = ok
-      ? "去微信群或朋友圈长按输入框「粘贴」即可"
-      : "长按下面的文字，选择「全选」再「复制」";
-    status.className = "step-title " + (ok ? "ok" : "warn");
+    var sub = document.getElementById("copy-sub");
+    if (sub) {
+      sub.textContent = ok
+        ? "去微信群或朋友圈长按输入框「粘贴」即可"
+        : "长按下面的文字，选择「全选」再「复制」";
+    }
+    status.className = status.className.replace(/ ?\b(ok|warn)\b/g, "") + (ok ? " ok" : " warn");
   }
 
   // ------------------------------------------------------------ share files
@@ -58,7 +65,7 @@
     catch (e) { return false; }
   }
 
-  function prefetch() {
+  function prefetch(shareButton) {
     if (!navigator.canShare || !window.File || !data.cards.length) return;
     var probe = [new File([new Blob(["x"], { type: "image/jpeg" })], "probe.jpg", { type: "image/jpeg" })];
     if (!canShareFiles(probe)) return;
@@ -82,44 +89,86 @@
     );
   }
 
-  // ------------------------------------------------------------ sheet
+  // ------------------------------------------------------------ sheet (outside WeChat)
 
-  var lastFocus = null;
-  function openSheet() {
-    lastFocus = document.activeElement;
-    sheet.hidden = false;
-    backdrop.hidden = false;
-    document.body.classList.add("sheet-open");
-    document.getElementById("sheet-title").focus();
+  function sheetFlow() {
+    var sheet = document.getElementById("forward-sheet");
+    var backdrop = document.getElementById("sheet-backdrop");
+    var shareButton = document.getElementById("share-files");
+    var lastFocus = null;
+    function openSheet() {
+      lastFocus = document.activeElement;
+      sheet.hidden = false;
+      backdrop.hidden = false;
+      document.body.classList.add("sheet-open");
+      document.getElementById("sheet-title").focus();
+    }
+    function closeSheet() {
+      sheet.hidden = true;
+      backdrop.hidden = true;
+      document.body.classList.remove("sheet-open");
+      if (lastFocus) lastFocus.focus();
+    }
+    document.getElementById("sheet-title").setAttribute("tabindex", "-1");
+    document.getElementById("sheet-close").addEventListener("click", closeSheet);
+    backdrop.addEventListener("click", closeSheet);
+    document.addEventListener("keydown", function (e) { if (e.key === "Escape" && !sheet.hidden) closeSheet(); });
+
+    button.addEventListener("click", function () {
+      var copying = copy(data.text);            // 1. inside the tap
+      var sharing = files ? shareFiles() : null; // 2. same tap: share() needs the activation too
+      status.textContent = "正在复制文案…";
+      openSheet();
+      copying.then(showCopied);
+      if (sharing) sharing.then(function () {});
+      record();
+    });
+    document.getElementById("copy-again").addEventListener("click", function () {
+      copy(data.text).then(showCopied);
+    });
+    shareButton.addEventListener("click", shareFiles);
+    if (inWechat) return wechatFallback();
+    if (document.readyState === "complete") prefetch(shareButton);
+    else window.addEventListener("load", function () { prefetch(shareButton); });
   }
-  function closeSheet() {
-    sheet.hidden = true;
-    backdrop.hidden = true;
-    document.body.classList.remove("sheet-open");
-    if (lastFocus) lastFocus.focus();
+
+  /* WeChat not seen by the server: nothing in the sheet that WeChat refuses. */
+  function wechatFallback() {
+    document.body.classList.add("in-wechat-js");
+    document.getElementById("save-zip").hidden = true;
+    document.getElementById("share-files").hidden = true;
+    document.getElementById("sheet-hint").textContent = "长按图片，保存或发送给朋友";
   }
-  document.getElementById("sheet-title").setAttribute("tabindex", "-1");
-  document.getElementById("sheet-close").addEventListener("click", closeSheet);
-  backdrop.addEventListener("click", closeSheet);
-  document.addEventListener("keydown", function (e) { if (e.key === "Escape" && !sheet.hidden) closeSheet(); });
+
+  // ------------------------------------------------------------ the page as the flow (WeChat)
+
+  function wechatFlow() {
+    var copied = false;
+    button.addEventListener("click", function () {
+      copy(data.text).then(function (ok) {
+        showCopied(ok);
+        if (ok) button.textContent = "✓ 已复制，去微信粘贴";
+      });
+      if (!copied) record(); // one forward per visit, however often the text is copied again
+      copied = true;
+    });
+    var linkButton = document.getElementById("copy-link");
+    if (linkButton) {
+      linkButton.addEventListener("click", function () {
+        var linkStatus = document.getElementById("link-status");
+        copy(linkButton.getAttribute("data-link")).then(function (ok) {
+          linkStatus.textContent = ok
+            ? "✓ 链接已复制：打开手机浏览器，粘贴到地址栏"
+            : "没能自动复制：长按上面的链接复制";
+          linkStatus.className = "wx-status " + (ok ? "ok" : "warn");
+        });
+      });
+    }
+  }
 
   function record() { // counts the forward (issue 3's API); the page works without it
     if (button.dataset.forwardUrl) S.api("GET", button.dataset.forwardUrl).catch(function () {});
   }
-
-  button.addEventListener("click", function () {
-    var copying = copy(data.text);          // 1. inside the tap
-    var sharing = files ? shareFiles() : null; // 2. same tap: share() needs the activation too
-    status.textContent = "正在复制文案…";
-    openSheet();
-    copying.then(showCopied);
-    if (sharing) sharing.then(function () {});
-    record();
-  });
-  document.getElementById("copy-again").addEventListener("click", function () {
-    copy(data.text).then(showCopied);
-  });
-  shareButton.addEventListener("click", shareFiles);
 
   // ------------------------------------------------------------ favorite
 
@@ -137,6 +186,6 @@
     }, function () { favForm.submit(); });
   });
 
-  if (document.readyState === "complete") prefetch();
-  else window.addEventListener("load", prefetch);
+  if (wechatPage) wechatFlow();
+  else sheetFlow();
 })();

@@ -19,6 +19,7 @@ from PIL import Image, ImageFont
 
 from media.cards import (
     LAYOUTS,
+    QR_LAYOUTS,
     RENDERER_VERSION,
     CardContent,
     FontNotFoundError,
@@ -307,7 +308,7 @@ def bases(photo) -> dict[str, Image.Image]:
     return {name: render_base(photo, SAMPLE_CONTENT, name) for name in LAYOUTS}
 
 
-@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("layout", sorted(QR_LAYOUTS))
 @pytest.mark.parametrize(
     "url",
     [
@@ -387,7 +388,17 @@ def test_awkward_content_still_renders(photo):
     for layout in LAYOUTS:
         base = render_base(photo, content, layout)
         jpeg = render_card(base, layout, "🌸", "", SAMPLE_URL)
-        assert [r.text for r in decode(jpeg)] == [SAMPLE_URL]
+        assert [r.text for r in decode(jpeg)] == ([SAMPLE_URL] if layout in QR_LAYOUTS else [])
+
+
+def test_the_link_preview_card_is_1_91_to_1_and_has_no_qr(bases):
+    """og:image for summary_large_image: 1200 x 630, the seller stamped, nothing to scan (the
+    preview is the link)."""
+    jpeg = render_card(bases["og"], "og", SELLER, CODE, SAMPLE_URL)
+    with Image.open(io.BytesIO(jpeg)) as image:
+        assert image.size == (1200, 630)
+    assert decode(jpeg) == []
+    assert set(QR_LAYOUTS) == set(LAYOUTS) - {"og"}
 
 
 def test_renderer_version_is_a_short_string():

@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from media.cards import LAYOUTS, render_base, render_card
+from media.cards import LAYOUTS, QR_LAYOUTS, render_base, render_card
 from media.cards.qr import FORWARDABLE_MODULE_PX, QUIET_ZONE_MODULES, qr_modules
 from media.cards.testing import (
     DEGRADATIONS,
@@ -29,7 +29,7 @@ from media.cards.testing import (
 )
 from tests.media.decoders import DECODERS, read_zbar
 
-CARDS = [*LAYOUTS, *PHOTO_SHAPES]
+CARDS = [*QR_LAYOUTS, *PHOTO_SHAPES]  # the og card (link previews) has no QR
 URLS = [LONG_REFERRAL_URL, LOCAL_REFERRAL_URL]
 
 

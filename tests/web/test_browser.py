@@ -28,6 +28,17 @@ PHONE = {
     "device_scale_factor": 2,
     "locale": "zh-CN",
 }
+# WeChat's in-app browser on Android (XWEB), and the phone's own Chrome.
+WECHAT_UA = (
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160027 MMWEBSDK/20231202 "
+    "MMWEBID/2307 MicroMessenger/8.0.47.2560(0x28002F30) WeChat/arm64 Weixin NetType/WIFI "
+    "Language/zh_CN ABI/arm64"
+)
+CHROME_UA = (
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/116.0.0.0 Mobile Safari/537.36"
+)
 
 
 @pytest.fixture
@@ -301,6 +312,147 @@ def test_seller_searches_opens_and_forwards_to_the_clipboard(
     context.close()
 
 
+# A phone with a 3x screen (most Android phones sellers hold), as WeChat's test wants it.
+PHONE_3X = PHONE | {"device_scale_factor": 3}
+NO_OVERFLOW_JS = "() => document.documentElement.scrollWidth <= window.innerWidth"
+
+
+def test_seller_forwards_inside_wechat(
+    browser,
+    live_server,
+    worker,
+    sunscreen,
+    client,
+    ops_user,
+    seller_user,
+    shots,
+    console_errors,
+):
+    """WeChat's in-app browser: the page leads with the text (one tap copies it with the
+    seller's link), then every card full width and numbered, as real images to long-press; no
+    ZIP; the video's cover, the way out to the system browser with a copyable link, and the
+    video itself."""
+    context = browser.new_context(**PHONE_3X, user_agent=WECHAT_UA)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    page = context.new_page()
+    watch(page, console_errors)
+    sign_in(page, live_server, seller_user["name"])
+    page.goto(f"{live_server}/h5/m/{sunscreen}")
+    assert page.evaluate("document.body.classList.contains('in-wechat')")
+    assert page.locator("#save-zip, #share-files, #forward-sheet, .nine-grid").count() == 0
+    assert "长按图片，保存或发送给朋友" in page.inner_text("#wx-cards")
+    # The text comes first: step 1 sits above the cards, the copy button under the thumb.
+    assert page.locator(".wx-step").first.get_attribute("id") == "wx-copy"
+    assert page.inner_text("#forward-button").strip() == "一键复制文案"
+    page.screenshot(path=str(shots / "wechat-material.png"))
+
+    cards = page.locator(".wx-gallery img")
+    assert cards.count() == 2
+    for n in range(2):
+        cards.nth(n).scroll_into_view_if_needed()
+        cards.nth(n).evaluate("img => img.decode()")
+        box = cards.nth(n).bounding_box()
+        assert box["width"] >= 330, box  # full width of a 360 px screen, less the margins
+        assert cards.nth(n).evaluate("img => img.closest('a')") is None  # long-press the image
+    assert page.eval_on_selector_all(".wx-num", "ns => ns.map(n => n.textContent)") == [
+        "1/2",
+        "2/2",
+    ]
+    assert page.evaluate(NO_OVERFLOW_JS)
+    assert small_tap_targets(page) == []
+
+    page.tap("#forward-button")
+    page.wait_for_function(
+        "() => document.querySelector('#copy-status').textContent.includes('已复制')"
+    )
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "轻薄不油腻，一抹成膜" in copied
+    assert f"{live_server}/r/{seller_user['referral_code']}/{sunscreen}" in copied
+    assert "已复制" in page.inner_text("#forward-button")
+    page.screenshot(path=str(shots / "wechat-copied.png"))
+
+    video = page.locator("#wx-video")
+    video.scroll_into_view_if_needed()
+    assert "在浏览器打开" in video.inner_text()
+    assert page.get_attribute("#wx-video video", "src").startswith("/media/renditions/")
+    page.locator("#wx-video .wx-poster").evaluate("img => img.decode()")
+    page.tap("#copy-link")
+    page.wait_for_function(
+        "() => document.querySelector('#link-status').textContent.includes('已复制')"
+    )
+    page_link = f"{live_server}/h5/m/{sunscreen}"
+    assert page.evaluate("navigator.clipboard.readText()") == page_link
+    page.screenshot(path=str(shots / "wechat-video.png"))
+    page.screenshot(path=str(shots / "wechat-material-full.png"), full_page=True)
+    assert small_tap_targets(page) == []
+    # Copying twice counts one forward.
+    page.tap("#forward-button")
+    wait_until(lambda: _forward_count(client, ops_user, sunscreen) == 1, timeout=10)
+    assert console_errors == []
+    context.close()
+
+
+# Web Share with files, as Android Chrome has it; headless Chromium here has none.
+FAKE_WEB_SHARE_JS = """
+navigator.canShare = (data) => !!(data && data.files && data.files.length);
+navigator.share = (data) => {
+  window.__shared = data.files.map(f => f.name);
+  return Promise.resolve();
+};
+"""
+
+
+def test_seller_forward_outside_wechat_offers_web_share_and_the_zip(
+    browser, live_server, worker, sunscreen, seller_user, shots, console_errors
+):
+    context = browser.new_context(**PHONE_3X, user_agent=CHROME_UA)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    context.add_init_script(FAKE_WEB_SHARE_JS)
+    page = context.new_page()
+    watch(page, console_errors)
+    sign_in(page, live_server, seller_user["name"])
+    page.goto(f"{live_server}/h5/m/{sunscreen}")
+    assert not page.evaluate("document.body.classList.contains('in-wechat')")
+    assert page.locator(".wx-gallery").count() == 0
+    # The cards were fetched ahead of the tap, so the tap itself can share them.
+    page.wait_for_selector("#share-files:not([hidden])", state="attached")
+    page.tap("#forward-button")
+    page.wait_for_selector("#forward-sheet:not([hidden])")
+    page.wait_for_function("() => window.__shared && window.__shared.length === 2")
+    assert page.evaluate("window.__shared") == ["sucai-1.jpg", "sucai-2.jpg"]
+    assert page.is_visible("#save-zip") and page.is_visible("#share-files")
+    assert page.get_attribute("#save-zip", "href") == f"/h5/m/{sunscreen}/cards.zip"
+    page.screenshot(path=str(shots / "chrome-forward-sheet.png"))
+    assert small_tap_targets(page) == []
+    assert console_errors == []
+    context.close()
+
+
+def test_wechat_missed_by_the_server_is_caught_by_the_page(
+    browser, live_server, worker, sunscreen, seller_user, shots, console_errors
+):
+    """A proxy that rewrites the User-Agent header: the server renders the sheet, the page
+    still sees WeChat and leaves out what WeChat refuses (the ZIP, Web Share)."""
+    context = browser.new_context(**PHONE_3X, user_agent=WECHAT_UA)
+    context.route(
+        "**/h5/m/*",
+        lambda route: route.continue_(headers=route.request.headers | {"user-agent": CHROME_UA}),
+    )
+    page = context.new_page()
+    watch(page, console_errors)
+    sign_in(page, live_server, seller_user["name"])
+    page.goto(f"{live_server}/h5/m/{sunscreen}")
+    assert page.locator("#forward-sheet").count() == 1  # the server did not see WeChat
+    page.tap("#forward-button")
+    page.wait_for_selector("#forward-sheet:not([hidden])")
+    assert page.evaluate("document.body.classList.contains('in-wechat-js')")
+    assert page.is_hidden("#save-zip") and page.is_hidden("#share-files")
+    assert page.inner_text("#sheet-hint") == "长按图片，保存或发送给朋友"
+    page.screenshot(path=str(shots / "wechat-fallback-sheet.png"))
+    assert console_errors == []
+    context.close()
+
+
 def test_feed_loads_more_as_the_seller_scrolls(app, browser, live_server, seller_user):
     for i in range(15):
         make_material(app, f"商品{i:02d}", price_cents=1000 + i)
@@ -372,4 +524,66 @@ def test_embed_renders_on_another_origin(
     assert embed_responses and all("set-cookie" not in r.headers for r in embed_responses)
     page.screenshot(path=str(shots / "embed.png"), full_page=True)
     assert console_errors == []
+    context.close()
+
+
+class ConsumerPage:
+    """A page on another origin (another port of 127.0.0.1) whose HTML a test sets."""
+
+    html = ""
+    url = ""
+
+
+@pytest.fixture
+def consumer_page():
+    page = ConsumerPage()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = page.html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    page.url = f"http://127.0.0.1:{port}/"
+    yield page
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+def test_oembed_declares_the_height_the_widget_renders(
+    browser, live_server, worker, client, sunscreen, seller_user, consumer_page, shots
+):
+    """A consumer pastes oEmbed's html as it is: the iframe at the declared size must show the
+    whole widget, no scrollbar and no blank strip, with and without a seller's code, at our
+    width and at a narrower maxwidth."""
+    context = browser.new_context(viewport={"width": 800, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    for ref in (seller_user["referral_code"], None):
+        for maxwidth in (None, 240):
+            share = f"{live_server}/m/{sunscreen}" + (f"?ref={ref}" if ref else "")
+            query = {"url": share} | ({"maxwidth": maxwidth} if maxwidth else {})
+            body = client.get("/oembed", query_string=query).get_json()
+            consumer_page.html = f"<!doctype html><body style='margin:0'>{body['html']}</body>"
+            page.goto(consumer_page.url)
+            frame = page.frame_locator("iframe")
+            frame.locator("#widget img").evaluate("img => img.decode()")
+            rendered = frame.locator("html").evaluate(
+                "h => [h.scrollHeight, document.getElementById('widget')"
+                ".getBoundingClientRect().height]"
+            )
+            assert rendered[0] == body["height"], (ref, maxwidth, rendered, body["height"])
+            assert abs(rendered[1] - body["height"]) <= 1, (ref, maxwidth, rendered)
+            name = f"oembed-{'ref' if ref else 'plain'}-{body['width']}.png"
+            page.screenshot(path=str(shots / name))
     context.close()

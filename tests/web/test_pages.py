@@ -199,6 +199,23 @@ def test_feed_pages_for_infinite_scroll(app, seller_client):
     assert "data-next" not in fragment
 
 
+def test_feed_fetches_its_first_screen_first_and_sizes_images_for_the_slot(app, seller_client):
+    """The LCP image (the first row) is never lazy and goes first; the rest of the first screen
+    loads at once, the rest lazily; each offers its renditions by width for the slot's size."""
+    for i in range(14):
+        make_material(app, f"商品{i:02d}")
+    html = seller_client.get("/h5/").get_data(as_text=True)
+    imgs = re.findall(r'<img class="item-thumb"[^>]*>', html)
+    assert len(imgs) == 12
+    assert all('fetchpriority="high"' in i and "loading=" not in i for i in imgs[:2])
+    assert all("fetchpriority" not in i and "loading=" not in i for i in imgs[2:6])
+    assert all('loading="lazy"' in i for i in imgs[6:])
+    assert all(re.search(r'srcset="/media/[^" ]+ 360w"', i) and "sizes=" in i for i in imgs)
+    next_url = re.search(r'data-next="([^"]+)"', html).group(1).replace("&amp;", "&")
+    fragment = seller_client.get(next_url + "&fragment=1").get_data(as_text=True)
+    assert all('loading="lazy"' in i for i in re.findall(r"<img [^>]*>", fragment))
+
+
 def test_feed_empty_state(seller_client):
     assert "还没有可以转发的素材" in seller_client.get("/h5/").get_data(as_text=True)
 
@@ -224,6 +241,28 @@ def test_material_page_shows_the_stamped_cards_and_the_forward_text(
     ).get_json()
     assert payload["text"] == api["text"] and payload["link"] == api["link"]
     assert "长按下方图片" in html and f"/h5/m/{photo_material}/cards.zip" in html
+
+
+WECHAT = "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 MicroMessenger/8.0.47.2560"
+
+
+def test_inside_wechat_the_material_page_is_the_forward_flow(
+    seller_client, seller_user, photo_material
+):
+    """WeChat blocks downloads and has no Web Share with files: the text first, the cards as a
+    numbered long-press gallery, no ZIP; decided by the server from the User-Agent."""
+    code = seller_user["referral_code"]
+    resp = seller_client.get(f"/h5/m/{photo_material}", headers={"User-Agent": WECHAT})
+    html = resp.get_data(as_text=True)
+    assert "User-Agent" in resp.headers["Vary"]
+    assert 'class="h5 h5-material in-wechat"' in html
+    assert html.index('id="wx-copy"') < html.index('id="wx-cards"')
+    assert "长按图片，保存或发送给朋友" in html and "1/2" in html and "2/2" in html
+    for n in (1, 2):
+        assert f'<img src="/cards/{photo_material}/{code}/photo-{n}.jpg"' in html
+    assert "cards.zip" not in html and "share-files" not in html
+    plain = seller_client.get(f"/h5/m/{photo_material}").get_data(as_text=True)
+    assert "in-wechat" not in plain and "cards.zip" in plain
 
 
 def test_cards_zip_holds_every_stamped_card_and_the_text(

@@ -48,7 +48,7 @@ def day_chart(days: Sequence[tuple[date, dict[str, int]]], width: int = 720, hei
             f'<line x1="{left}" x2="{width - right}" y1="{gy:.1f}" y2="{gy:.1f}" '
             'stroke="#e5e6eb" stroke-width="1"/>'
             f'<text x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end" font-size="12" '
-            f'fill="#86909c">{value}</text>'
+            f'fill="#66707d">{value}</text>'
         )
     last = len(days) - 1
     for i in sorted({0, last // 2, last}) if days else ():
@@ -56,7 +56,7 @@ def day_chart(days: Sequence[tuple[date, dict[str, int]]], width: int = 720, hei
         anchor = "start" if i == 0 else "end" if i == last else "middle"
         parts.append(
             f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}" font-size="12" '
-            f'fill="#86909c">{days[i][0].strftime("%m-%d")}</text>'
+            f'fill="#66707d">{days[i][0].strftime("%m-%d")}</text>'
         )
     colors = {"forwards": "#e8452c", "clicks": "#f08a4b", "orders": "#00a870"}
     for key, name in SERIES:

@@ -4,6 +4,7 @@ only live materials; the rest is 404."""
 
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,12 +23,20 @@ from materials.accounts import seller_by_code
 from materials.catalogue.browse import live_material
 from materials.errors import NotFound, Problem
 from materials.models import Material
+from materials.sharing.cards import layout_size
 from materials.web.deps import get_deps
+from materials.web.pages.linkmeta import link_meta
 from materials.web.templating import rendition_url, video_urls
 
 bp = Blueprint("public", __name__)
 SHARE_PATH_RE = re.compile(r"^/m/([1-9][0-9]{0,17})/?$")
-EMBED_WIDTH, EMBED_HEIGHT = 360, 560
+EMBED_WIDTH = 360  # the widget's widest (embed.css .w max-width)
+# The widget is its square image (the frame's width less the 2 px border) plus fixed-height
+# parts beneath: borders 2 + padding 10 + row 40 + padding 12, and for a link without a code
+# the two-line title box (44 + 8) too; embed.css fixes those heights so that this holds in any
+# font. Measured in Chromium by tests/web/test_browser.py.
+EMBED_BELOW_IMAGE = {True: 62, False: 114}  # has a seller's code -> px beyond the width
+MIN_EMBED_WIDTH = 120  # narrower, the price and the buy button no longer fit
 
 
 class NotImplementedFormat(Problem):
@@ -65,21 +74,16 @@ def share_page(material_id: int) -> Response:
     code = _valid_ref(request.args.get("ref"))
     urls = get_deps().urls
     video, poster = video_urls(m)
-    display = rendition_url(m, "display")
-    og_image = urls.absolute(urls.card(m.id, code, "square")) if code else None
-    if og_image is None and display:
-        og_image = urls.absolute(display)
-    canonical = urls.absolute(urls.share(m.id, code))
+    meta = link_meta(m, code)
     body = render_template(
         "public/share.html",
         m=m,
         code=code,
-        photos=[rendition_url(m, "display", i) for i in range(len(m.photos))],
+        meta=meta,
+        photos=[i for i in range(len(m.photos)) if rendition_url(m, "display", i)],
         video=video,
         poster=poster,
-        og_image=og_image,
-        canonical=canonical,
-        oembed_url=urls.absolute(urls.oembed(canonical)),
+        oembed_url=urls.absolute(urls.oembed(meta.url)),
         buy=buy_url(m, code),
     )
     return _cacheable(Response(body, mimetype="text/html"))
@@ -129,17 +133,40 @@ def _share_target(url: str) -> tuple[int, str | None]:
     return int(match.group(1)), ref
 
 
-def _dimension(name: str, default: int) -> int:
-    """Our size, shrunk to the consumer's maximum (oEmbed: never larger than asked)."""
+def _limit(name: str) -> int | None:
+    """The consumer's maximum for `name`, None when not given (oEmbed: never larger)."""
     raw = request.args.get(name, "")
     if not raw:
-        return default
+        return None
     digits = raw.lstrip("0")
     # ASCII digits only: "²".isdigit() is True but int("²") raises. A maximum of more than
-    # nine digits is larger than our size anyway (and int() refuses 4,301 of them).
+    # nine digits is larger than anything of ours anyway (and int() refuses 4,301 of them).
     if not (raw.isascii() and raw.isdigit()) or not digits:
         raise Problem(f"{name} must be a positive whole number", field=name, rule="range")
-    return default if len(digits) > 9 else min(default, int(digits))
+    return None if len(digits) > 9 else int(digits)
+
+
+def widget_size(has_code: bool, max_width: int | None, max_height: int | None) -> tuple[int, int]:
+    """(width, height) of the widget iframe within the consumer's limits: its height follows
+    from its width, so a low maxheight narrows it."""
+    below = EMBED_BELOW_IMAGE[has_code]
+    width = min(EMBED_WIDTH, max_width or EMBED_WIDTH)
+    if max_height is not None:
+        width = min(width, max_height - below)
+    if width < MIN_EMBED_WIDTH:
+        raise NotFound(
+            f"no widget fits in maxwidth {max_width} x maxheight {max_height}",
+            field="maxheight" if max_height is not None else "maxwidth",
+            rule="too_small",
+        )
+    return width, width + below
+
+
+def fit_within(size: tuple[int, int], max_width: int | None, max_height: int | None):
+    """`size` scaled down (never up), aspect kept, to fit the consumer's limits."""
+    w, h = size
+    scale = min(1.0, (max_width or w) / w, (max_height or h) / h)
+    return max(1, math.floor(w * scale)), max(1, math.floor(h * scale))
 
 
 def oembed_html(m: Material, code: str | None, width: int, height: int) -> Markup:
@@ -165,8 +192,8 @@ def oembed() -> Response:
     material_id, ref = _share_target(url)
     m = _live_or_404(material_id)
     code = _valid_ref(ref)
-    width = _dimension("maxwidth", EMBED_WIDTH)
-    height = _dimension("maxheight", EMBED_HEIGHT)
+    max_width, max_height = _limit("maxwidth"), _limit("maxheight")
+    width, height = widget_size(code is not None, max_width, max_height)
     body = {
         "version": "1.0",
         "type": "rich",
@@ -178,22 +205,44 @@ def oembed() -> Response:
         "width": width,
         "height": height,
     }
-    body |= _thumbnail(m, code)
+    body |= _thumbnail(m, code, max_width, max_height)
     return _cacheable(jsonify(body), 300)
 
 
-def _thumbnail(m: Material, code: str | None) -> dict:
-    """The square card for a seller's link (1080×1080), else the first photo."""
+def _thumbnail(m: Material, code: str | None, max_width: int | None, max_height: int | None):
+    """The square card for a seller's link (1080 x 1080), else the first photo: the thumb
+    rendition when the display one is larger than the limits allow. Its declared size keeps
+    within maxwidth x maxheight (oEmbed 2.3.4: the thumbnail must respect them too), scaled
+    down with its aspect kept."""
     urls = get_deps().urls
     if code:
-        url, width, height = urls.card(m.id, code, "square"), 1080, 1080
+        url, size = urls.card(m.id, code, "square"), layout_size("square")
     else:
-        r = m.photos[0].rendition("display") if m.photos else None
-        if r is None:
+        found = _photo_thumbnail(m, max_width, max_height)
+        if found is None:
             return {}
-        url, width, height = rendition_url(m, "display"), r.width, r.height
+        url, size = found
+    width, height = fit_within(size, max_width, max_height)
     return {
         "thumbnail_url": urls.absolute(url),
         "thumbnail_width": width,
         "thumbnail_height": height,
     }
+
+
+def _photo_thumbnail(m: Material, max_width: int | None, max_height: int | None):
+    """(url, size) of the first photo's largest rendition within the limits, else its
+    smallest (to be declared scaled down)."""
+    if not m.photos:
+        return None
+    made = (m.photos[0].rendition(name) for name in ("display", "thumb"))
+    renditions = [r for r in made if r is not None and r.width and r.height]
+    fitting = [
+        r
+        for r in renditions
+        if fit_within((r.width, r.height), max_width, max_height) == (r.width, r.height)
+    ]
+    chosen = (fitting or renditions[-1:] or [None])[0]
+    if chosen is None:
+        return None
+    return get_deps().urls.media(chosen.key), (chosen.width, chosen.height)

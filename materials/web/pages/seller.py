@@ -13,6 +13,7 @@ from flask import (
     abort,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -40,7 +41,9 @@ SEARCH_SORTS = {"relevance": "相关", "newest": "最新", "forwarded": "转发�
 def _items_response(template: str, feed, next_url: str | None, **context) -> Response | str:
     """The whole page, or (for infinite scroll) just the next items."""
     if request.args.get("fragment") == "1":
-        return render_template("seller/_items.html", items=feed.items, next_url=next_url)
+        return render_template(
+            "seller/_items.html", items=feed.items, next_url=next_url, fragment=True
+        )
     return render_template(template, feed=feed, next_url=next_url, **context)
 
 
@@ -127,22 +130,36 @@ def forward_payload(material: Material, code: str) -> dict:
     }
 
 
+def in_wechat() -> bool:
+    """WeChat's in-app browser, where sellers mostly are: it blocks downloads (the ZIP) and has
+    no Web Share with files, but long-press on a real <img> offers 保存图片 / 发送给朋友. Decided
+    here so the page comes right the first time; seller-forward.js checks again as a fallback."""
+    return "micromessenger" in request.headers.get("User-Agent", "").lower()
+
+
 @bp.get("/m/<int:material_id>")
 @page_role(SELLER)
-def material(material_id: int) -> str:
+def material(material_id: int) -> Response:
     m = _live_or_404(material_id)
     code = g.user.referral_code
     payload = forward_payload(m, code)
     video, poster = video_urls(m)
-    return render_template(
-        "seller/material.html",
-        m=m,
-        code=code,
-        payload=payload,
-        video=video,
-        poster=poster,
-        favorite=browse.is_favorite(get_deps(), g.user.id, m.id),
+    page = url_for("seller.material", material_id=m.id)
+    resp = make_response(
+        render_template(
+            "seller/material.html",
+            m=m,
+            code=code,
+            payload=payload,
+            video=video,
+            poster=poster,
+            favorite=browse.is_favorite(get_deps(), g.user.id, m.id),
+            in_wechat=in_wechat(),
+            page_link=get_deps().urls.absolute(page),
+        )
     )
+    resp.vary.add("User-Agent")  # the forward flow differs inside WeChat
+    return resp
 
 
 @bp.get("/m/<int:material_id>/cards.zip")

@@ -65,6 +65,17 @@ def test_every_layout_is_a_card_whose_qr_is_the_referral_url(client, material, s
     assert resp.get_etag() == (resp.headers["ETag"].strip('"'), False)  # strong
 
 
+def test_the_link_preview_card_is_served_like_the_others(client, material, seller):
+    """og.jpg: the 1200 x 630 card the share page's og:image names, without a QR."""
+    resp = client.get(card_url(material["id"], seller["referral_code"], "og"))
+    assert resp.status_code == 200 and resp.mimetype == "image/jpeg"
+    assert image_size(resp.data) == (1200, 630)
+    assert qr_texts(resp.data) == []
+    assert resp.headers["Cache-Control"] == "public, max-age=300, must-revalidate"
+    assert client.get(card_url(material["id"], "ZZZZZZZ", "og")).status_code == 404
+    assert client.get(card_url(99999, seller["referral_code"], "og")).status_code == 404
+
+
 def test_revalidation_is_a_304_and_a_second_get_reads_the_stored_card(app, client, material):
     seller = seller_user(app, "小美")
     url = card_url(material["id"], seller["referral_code"], "square")

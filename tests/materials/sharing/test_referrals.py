@@ -11,10 +11,10 @@ from sqlalchemy import func, select, update
 
 from materials.models import Click, Conversion
 from materials.platform.deps import get_deps
-from materials.sharing.bots import is_bot
+from materials.sharing.bots import is_bot, is_unfurler
 from materials.sharing.referrals import with_ref
 from media.samples import jpeg_bytes, product_image
-from tests.materials.sharing.helpers import live_material, seller_user, storefront_user
+from tests.materials.sharing.helpers import PUBLIC, live_material, seller_user, storefront_user
 
 PRODUCT = "https://shop.example.com/item/7?color=red&size=M%20L&ref=OLD#reviews"
 PHONE = (
@@ -208,8 +208,8 @@ def test_the_visitor_is_a_keyed_hash_never_the_ip(app, visitor, material, seller
 
 def test_bots_prefetch_and_head_are_logged_but_not_valid(app, visitor, material, seller):
     code, mid = seller["referral_code"], material["id"]
-    for ua in BOTS:
-        assert tap(visitor, code, mid, ua=ua).status_code == 302
+    for ua in BOTS:  # link unfurlers get the preview page, the others the redirect
+        assert tap(visitor, code, mid, ua=ua).status_code == (200 if is_unfurler(ua) else 302)
     for name, value in [
         ("Purpose", "prefetch"),
         ("Sec-Purpose", "prefetch;prerender"),
@@ -224,6 +224,38 @@ def test_bots_prefetch_and_head_are_logged_but_not_valid(app, visitor, material,
     # None of those used up the real visitor's first click.
     tap(visitor, code, mid)
     assert clicks(app)[-1].valid is True
+
+
+def test_an_unfurler_gets_the_products_preview_and_counts_as_before(app, visitor, material, seller):
+    """A chat app drawing a preview of the pasted link gets a 200 page with the material's
+    OpenGraph meta and the seller's og card; the hit is logged as a bot's (never valid), just
+    as when it got the redirect, so a seller's raw and valid clicks are what they were."""
+    code, mid = seller["referral_code"], material["id"]
+    resp = tap(visitor, code.lower(), mid, ua=BOTS[0])
+    assert resp.status_code == 200 and resp.mimetype == "text/html"
+    html = resp.get_data(as_text=True)
+    assert f'<meta property="og:image" content="{PUBLIC}/cards/{mid}/{code}/og.jpg">' in html
+    assert '<meta property="og:image:width" content="1200">' in html
+    assert '<meta property="og:image:height" content="630">' in html
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
+    assert f'<meta property="og:url" content="{PUBLIC}/m/{mid}?ref={code}">' in html
+    assert "Location" not in resp.headers and "Set-Cookie" not in resp.headers
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert "User-Agent" in resp.headers["Vary"]
+    assert [(c.valid, c.reason) for c in clicks(app)] == [(False, "bot")]
+    # People still get the redirect, and theirs is the first valid click.
+    person = tap(visitor, code, mid)
+    assert person.status_code == 302 and "User-Agent" in person.headers["Vary"]
+    assert [c.valid for c in clicks(app)] == [False, True]
+
+
+def test_an_unfurler_of_a_taken_down_material_follows_the_redirect(
+    client, ops, visitor, material, seller
+):
+    client.post(f"/api/v1/materials/{material['id']}/unpublish", headers=ops["headers"])
+    resp = tap(visitor, seller["referral_code"], material["id"], ua=BOTS[0])
+    assert resp.status_code == 302
+    assert tap(visitor, "ZZZZZZZ", material["id"], ua=BOTS[0]).status_code == 404
 
 
 def test_people_are_not_bots():
