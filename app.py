@@ -101,6 +101,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INDEX_POLL_MS", 200, "How often the indexer looks for new change-log rows."),
     Setting("FONT_PATH", "", "CJK font file for cards; empty means ask fontconfig."),
     Setting("TIMEZONE", "Asia/Shanghai", "Time zone the pages show and read schedule times in."),
+    Setting(
+        "WECHAT_APP_ID",
+        "",
+        "Official account AppID for WeChat share data on /m/ and /h5/m/ (JS-SDK); empty: off.",
+    ),
+    Setting("WECHAT_APP_SECRET", "", "The official account's AppSecret; empty: off."),
+    Setting(
+        "WECHAT_API_URL",
+        "https://api.weixin.qq.com",
+        "WeChat's API (the tests point it at a local stand-in).",
+    ),
+    Setting("WECHAT_TIMEOUT_SECONDS", 3, "Longest wait for one call to WeChat's API."),
 )
 
 
@@ -136,6 +148,7 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
     )
     values["INDEX_DIR"] = values["INDEX_DIR"] or str(data_dir / "index")
     values["PUBLIC_URL"] = values["PUBLIC_URL"].rstrip("/")
+    values["WECHAT_API_URL"] = values["WECHAT_API_URL"].rstrip("/")
     if not values["SECRET_KEY"]:
         if values["ENV"] == "production":
             raise RuntimeError("SUCAI_SECRET_KEY must be set when SUCAI_ENV=production")

@@ -37,6 +37,10 @@ class Urls:
     def oembed(self, share_url: str) -> str:
         return "/oembed?" + urlencode({"url": share_url, "format": "json"})
 
+    def jssdk_config(self) -> str:
+        """Where a page gets its signed WeChat JS-SDK config (?url=<the page>)."""
+        return "/wechat/jssdk-config"
+
     def media(self, key: str) -> str:
         """A rendition's bytes (never an original: /media serves renditions/ only)."""
         return f"/media/{key}"

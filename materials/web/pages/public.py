@@ -23,7 +23,7 @@ from materials.catalogue.browse import live_material
 from materials.errors import NotFound, Problem
 from materials.models import Material
 from materials.web.deps import get_deps
-from materials.web.templating import rendition_url, video_urls
+from materials.web.templating import rendition_url, video_urls, wechat_share
 
 bp = Blueprint("public", __name__)
 SHARE_PATH_RE = re.compile(r"^/m/([1-9][0-9]{0,17})/?$")
@@ -81,6 +81,7 @@ def share_page(material_id: int) -> Response:
         canonical=canonical,
         oembed_url=urls.absolute(urls.oembed(canonical)),
         buy=buy_url(m, code),
+        wechat=wechat_share(m, code),
     )
     return _cacheable(Response(body, mimetype="text/html"))
 

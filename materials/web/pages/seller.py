@@ -30,7 +30,7 @@ from materials.web.deps import get_deps
 from materials.web.pages import charts
 from materials.web.pages.args import choice_arg, days_arg, page_arg
 from materials.web.pages.charts import STATS_RANGES, chart_series, stats_period
-from materials.web.templating import video_urls
+from materials.web.templating import video_urls, wechat_share
 
 bp = Blueprint("seller", __name__, url_prefix="/h5")
 TABS = {"newest": "最新", "forwarded": "转发最多", "category": "分类"}
@@ -142,6 +142,7 @@ def material(material_id: int) -> str:
         video=video,
         poster=poster,
         favorite=browse.is_favorite(get_deps(), g.user.id, m.id),
+        wechat=wechat_share(m, code),
     )
 
 
