@@ -4,19 +4,24 @@ No Flask and no database in here: callers hand in photos and strings and get ima
 bytes back. See DESIGN.md "Share cards".
 """
 
+from .codes import PictureCode, QrCode, ScanCode
 from .content import CardContent, format_price
 from .fonts import FontNotFoundError, configure_fonts, find_cjk_font
-from .layouts import LAYOUTS, PHOTO_SIDE, Layout
+from .layouts import LAYOUTS, PHOTO_SIDE, QR_LAYOUTS, Layout
 from .photo import encode_jpeg, load_photo
 from .pipeline import RENDERER_VERSION, render_base, render_card, render_photo_card
 
 __all__ = [
     "LAYOUTS",
     "PHOTO_SIDE",
+    "QR_LAYOUTS",
     "RENDERER_VERSION",
     "CardContent",
     "FontNotFoundError",
     "Layout",
+    "PictureCode",
+    "QrCode",
+    "ScanCode",
     "configure_fonts",
     "encode_jpeg",
     "find_cjk_font",

@@ -58,11 +58,16 @@ class Layout:
     original_price: Text
     brand: Text  # a pill on the photo's top-left corner
     footer: Box
-    qr: Box  # the QR takes the largest whole module size that fits, centred
-    qr_caption: Text
+    # The scannable code, centred in `scan`: a QR takes the largest whole module size that
+    # fits. `scan_code` names the kind of code the layout takes (media/cards/codes.py): "qr",
+    # the referral link, or another provider's picture the caller supplies.
+    scan: Box
+    scan_caption: Text
     avatar: Box
     seller_name: Text
     code: Text
+    scan_code: str = "qr"
+    scan_hint: str = "长按识别二维码"  # the caption's words
     background: RGB = WHITE
     footer_color: RGB = PANEL
     accent: RGB = RED
@@ -79,7 +84,6 @@ def boxed(style: Text) -> Box:
     return style.box
 
 
-QR_CAPTION = "长按识别二维码"
 CODE_LABEL = "推荐码"
 
 LAYOUTS: dict[str, Layout] = {
@@ -98,9 +102,9 @@ LAYOUTS: dict[str, Layout] = {
         footer=Box(0, 796, 1080, 284),
         # 7 px a module for a version-3 link (6 px for version 4); the code's own right edge
         # lines up with the text column's, its quiet zone reaching into the margin.
-        qr=Box(793, 808, 259, 259),
+        scan=Box(793, 808, 259, 259),
         # Beside the QR, not under it: the square has no height to spare.
-        qr_caption=Text(24, MUTED, align="right", box=Box(600, 918, 180, 40)),
+        scan_caption=Text(24, MUTED, align="right", box=Box(600, 918, 180, 40)),
         avatar=Box(56, 898, 80, 80),
         seller_name=Text(32, INK, bold=True, box=Box(156, 892, 420, 46)),
         code=Text(26, GREY, box=Box(156, 942, 420, 38)),
@@ -119,8 +123,8 @@ LAYOUTS: dict[str, Layout] = {
         footer=Box(0, 1052, 750, 282),
         # 6 px a module for a version-3 link: 2 px at a third, the least that scans. 7 px would
         # take 35% of the poster's width.
-        qr=Box(512, 1064, 222, 222),
-        qr_caption=Text(20, MUTED, align="center", box=Box(512, 1288, 222, 30)),
+        scan=Box(512, 1064, 222, 222),
+        scan_caption=Text(20, MUTED, align="center", box=Box(512, 1288, 222, 30)),
         avatar=Box(40, 1153, 80, 80),
         seller_name=Text(30, INK, bold=True, box=Box(138, 1147, 360, 44)),
         code=Text(24, GREY, box=Box(138, 1195, 360, 36)),
@@ -138,13 +142,16 @@ LAYOUTS: dict[str, Layout] = {
         original_price=Text(40, MUTED),
         brand=Text(34, INK, box=Box(40, 40, 640, 64)),
         footer=Box(0, 1580, 1080, 340),
-        qr=Box(785, 1596, 259, 259),  # as the square's: 7 px a module for version 3
-        qr_caption=Text(28, MUTED, align="center", box=Box(785, 1858, 259, 40)),
+        scan=Box(785, 1596, 259, 259),  # as the square's: 7 px a module for version 3
+        scan_caption=Text(28, MUTED, align="center", box=Box(785, 1858, 259, 40)),
         avatar=Box(64, 1694, 112, 112),
         seller_name=Text(44, INK, bold=True, box=Box(204, 1686, 540, 60)),
         code=Text(34, GREY, box=Box(204, 1756, 540, 48)),
     ),
 }
+
+# The layouts whose code is the QR of the referral link, the one the forwarding tests read.
+QR_LAYOUTS = tuple(name for name, layout in LAYOUTS.items() if layout.scan_code == "qr")
 
 # The stamped 9-grid photo: sizes are fractions of the photo's shorter side, so the stamp stays
 # discreet on any photo; but a module is a fraction of the longer side, because a chat app

@@ -39,6 +39,7 @@ from media.cards.testing import (
     LONG_REFERRAL_URL,
     SAMPLE_CONTENT,
     SAMPLE_URL,
+    sample_code,
     sample_jpeg,
     sample_photo,
 )
@@ -316,7 +317,7 @@ def bases(photo) -> dict[str, Image.Image]:
     ],
 )
 def test_card_qr_decodes_to_exactly_the_url(bases, layout, url):
-    jpeg = render_card(bases[layout], layout, SELLER, CODE, url)
+    jpeg = render_card(bases[layout], layout, SELLER, CODE, sample_code(layout, url))
     assert [r.text for r in decode(jpeg)] == [url]
 
 
@@ -340,7 +341,7 @@ def test_base_has_the_layout_size_and_survives_stamping(bases, layout):
     base = bases[layout]
     assert base.size == LAYOUTS[layout].size
     before = base.tobytes()
-    render_card(base, layout, SELLER, CODE, SAMPLE_URL)
+    render_card(base, layout, SELLER, CODE, sample_code(layout, SAMPLE_URL))
     assert base.tobytes() == before
 
 
@@ -386,7 +387,7 @@ def test_awkward_content_still_renders(photo):
     )
     for layout in LAYOUTS:
         base = render_base(photo, content, layout)
-        jpeg = render_card(base, layout, "🌸", "", SAMPLE_URL)
+        jpeg = render_card(base, layout, "🌸", "", sample_code(layout, SAMPLE_URL))
         assert [r.text for r in decode(jpeg)] == [SAMPLE_URL]
 
 
@@ -479,7 +480,8 @@ def check_golden(name: str, jpeg: bytes) -> None:
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_card_matches_golden(bases, layout):
-    check_golden(layout, render_card(bases[layout], layout, SELLER, CODE, SAMPLE_URL))
+    code = sample_code(layout, SAMPLE_URL)
+    check_golden(layout, render_card(bases[layout], layout, SELLER, CODE, code))
 
 
 def test_photo_card_matches_golden(photo):

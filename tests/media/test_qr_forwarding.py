@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from media.cards import LAYOUTS, render_base, render_card
+from media.cards import LAYOUTS, QR_LAYOUTS, render_base, render_card
 from media.cards.qr import FORWARDABLE_MODULE_PX, QUIET_ZONE_MODULES, qr_modules
 from media.cards.testing import (
     DEGRADATIONS,
@@ -29,7 +29,7 @@ from media.cards.testing import (
 )
 from tests.media.decoders import DECODERS, read_zbar
 
-CARDS = [*LAYOUTS, *PHOTO_SHAPES]
+CARDS = [*QR_LAYOUTS, *PHOTO_SHAPES]  # every card whose code is our QR of the referral link
 URLS = [LONG_REFERRAL_URL, LOCAL_REFERRAL_URL]
 
 
@@ -80,8 +80,8 @@ def test_zbar_fails_the_old_4px_code_at_a_third(monkeypatch):
     """The forwarding test has teeth: the square's code at its old size (a 164 px box, 4 px a
     module) reads at full size and fails at a third."""
     square = LAYOUTS["square"]
-    old_box = dataclasses.replace(square.qr, w=164, h=164)
-    monkeypatch.setitem(LAYOUTS, "square", dataclasses.replace(square, qr=old_box))
+    old_box = dataclasses.replace(square.scan, w=164, h=164)
+    monkeypatch.setitem(LAYOUTS, "square", dataclasses.replace(square, scan=old_box))
     base = render_base(sample_photo(1600, 1200), SAMPLE_CONTENT, "square")
     card = opened(render_card(base, "square", SAMPLE_SELLER, SAMPLE_CODE, LONG_REFERRAL_URL))
     assert read_zbar(card) == [LONG_REFERRAL_URL]
