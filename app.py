@@ -113,6 +113,22 @@ SETTINGS: tuple[Setting, ...] = (
         "WeChat's API (the tests point it at a local stand-in).",
     ),
     Setting("WECHAT_TIMEOUT_SECONDS", 3, "Longest wait for one call to WeChat's API."),
+    Setting(
+        "WECHAT_MINIPROGRAM_APP_ID",
+        "",
+        "Mini-program AppID for the `moments` card's 小程序码; empty: no moments card.",
+    ),
+    Setting("WECHAT_MINIPROGRAM_SECRET", "", "The mini-program's AppSecret."),
+    Setting(
+        "WECHAT_MINIPROGRAM_PAGE",
+        "",
+        "The mini-program page a 小程序码 opens, e.g. pages/material/index; scene c=<code>&m=<id>.",
+    ),
+    Setting(
+        "WECHAT_WXACODE_PER_SECOND",
+        20,
+        "Most 小程序码 fetched per second, all processes together (WeChat allows 5000/minute).",
+    ),
 )
 
 

@@ -351,3 +351,13 @@ class ServiceToken(Base):
     # fetch `error` says why and `lease_until` is the end of the backoff.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class RateSlot(Base):
+    """When the next call to a rate-limited outside API may start, for every process and node
+    together (materials/platform/pacing.py)."""
+
+    __tablename__ = "rate_slots"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)

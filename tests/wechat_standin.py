@@ -24,12 +24,12 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-import zxingcpp
-from PIL import Image, ImageDraw, ImageOps
+from media.cards.testing import sample_round_code
 
 SCENE_RE = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
 
@@ -43,6 +43,7 @@ class StandIn:
         self.counts: Counter = Counter()
         self.tickets: list[str] = []
         self.scenes: list[tuple[str, str, str, int]] = []  # (appid, scene, page, width)
+        self.code_times: list[float] = []  # time.monotonic() of each 小程序码 handed out
         self.delay = 0.0  # seconds before each answer
         self._tokens: dict[str, str] = {}  # valid access_token -> appid
         self._lock = threading.Lock()
@@ -126,6 +127,7 @@ class StandIn:
         width = min(1280, max(280, int(payload.get("width", 430))))
         with self._lock:
             self.scenes.append((self._tokens[token], scene, page, width))
+            self.code_times.append(time.monotonic())
             self.counts["wxacode"] += 1
         return code_image(scene, width)
 
@@ -142,16 +144,9 @@ def _error(errcode: int, errmsg: str) -> dict:
 
 
 def code_image(scene: str, width: int) -> bytes:
-    """A round, 小程序码-looking JPEG that is really a QR code of `scene` (so tests can read it)."""
-    symbol = zxingcpp.create_barcode(scene, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-    modules = Image.fromarray(symbol.to_image(scale=1, add_quiet_zones=False))
-    scale = max(1, int(width * 0.62) // modules.width)
-    qr = modules.resize((modules.width * scale,) * 2, Image.Resampling.NEAREST)
-    image = Image.new("RGB", (width, width), "white")
-    ImageDraw.Draw(image).ellipse((0, 0, width - 1, width - 1), outline=(30, 30, 30), width=6)
-    image.paste(ImageOps.grayscale(qr).convert("RGB"), ((width - qr.width) // 2,) * 2)
+    """What WeChat answers, as JPEG: here a round picture that is really a QR of the scene."""
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=92)
+    sample_round_code(scene, width).save(out, "JPEG", quality=92)
     return out.getvalue()
 
 

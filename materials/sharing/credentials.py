@@ -35,6 +35,14 @@ def official_account(deps: Deps) -> WeChatApp | None:
     return WeChatApp(s.WECHAT_APP_ID, s.WECHAT_APP_SECRET)
 
 
+def mini_program(deps: Deps) -> WeChatApp | None:
+    """The mini-program whose 小程序码 the moments card carries; None unless configured."""
+    s = deps.settings
+    if not (s.WECHAT_MINIPROGRAM_APP_ID and s.WECHAT_MINIPROGRAM_SECRET):
+        return None
+    return WeChatApp(s.WECHAT_MINIPROGRAM_APP_ID, s.WECHAT_MINIPROGRAM_SECRET)
+
+
 def client(deps: Deps) -> WeChatClient:
     return WeChatClient(deps.settings.WECHAT_API_URL, deps.settings.WECHAT_TIMEOUT_SECONDS)
 

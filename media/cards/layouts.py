@@ -1,7 +1,7 @@
 """Card layouts as data: sizes, boxes, font sizes and colours. Steps read them; none branches on
 a layout's name."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 RGB = tuple[int, int, int]
@@ -149,6 +149,19 @@ LAYOUTS: dict[str, Layout] = {
         code=Text(34, GREY, box=Box(204, 1756, 540, 48)),
     ),
 }
+
+# WeChat Moments with a 小程序码 (a mini-program code, which WeChat reads as its own) in place of
+# the QR to an outside link: the square otherwise. Offered only where a mini-program is
+# configured. A 小程序码 is round and has no module grid, so it is drawn in the QR's box,
+# scaled smoothly from the smallest size WeChat makes (280 px).
+LAYOUTS["moments"] = replace(
+    LAYOUTS["square"],
+    name="moments",
+    scan_code="wxacode",
+    scan_hint="长按识别小程序码",
+    # Wider than the square's: the hint is a character longer.
+    scan_caption=Text(24, MUTED, align="right", box=Box(580, 918, 200, 40)),
+)
 
 # The layouts whose code is the QR of the referral link, the one the forwarding tests read.
 QR_LAYOUTS = tuple(name for name, layout in LAYOUTS.items() if layout.scan_code == "qr")

@@ -22,6 +22,7 @@ from media.cards import (
     RENDERER_VERSION,
     CardContent,
     FontNotFoundError,
+    PictureCode,
     encode_jpeg,
     find_cjk_font,
     format_price,
@@ -42,6 +43,7 @@ from media.cards.testing import (
     sample_code,
     sample_jpeg,
     sample_photo,
+    sample_round_code,
 )
 from media.cards.textlayout import CLOSING, ELLIPSIS, OPENING, break_lines
 
@@ -389,6 +391,24 @@ def test_awkward_content_still_renders(photo):
         base = render_base(photo, content, layout)
         jpeg = render_card(base, layout, "🌸", "", sample_code(layout, SAMPLE_URL))
         assert [r.text for r in decode(jpeg)] == [SAMPLE_URL]
+
+
+def test_a_layout_takes_only_the_kind_of_code_it_names(bases):
+    with pytest.raises(ValueError, match="takes a 'wxacode' code, not 'qr'"):
+        render_card(bases["moments"], "moments", SELLER, CODE, SAMPLE_URL)
+    picture = PictureCode(sample_round_code("c=ABCDEFG&m=1"), kind="wxacode")
+    with pytest.raises(ValueError, match="takes a 'qr' code, not 'wxacode'"):
+        render_card(bases["square"], "square", SELLER, CODE, picture)
+
+
+def test_a_picture_code_is_drawn_round_in_the_box_and_reads_back(bases):
+    picture = PictureCode(sample_round_code("c=ABCDEFG&m=1", 430), kind="wxacode")
+    tile, radius = picture.tile(LAYOUTS["moments"].scan.w)
+    assert tile.size == (259, 259) and radius == 129
+    jpeg = render_card(bases["moments"], "moments", SELLER, CODE, picture)
+    assert [r.text for r in decode(jpeg)] == ["c=ABCDEFG&m=1"]
+    clear = PictureCode(Image.new("RGBA", (300, 300), (0, 0, 0, 0)), kind="wxacode")
+    assert clear.tile(259)[0].getpixel((5, 5)) == (255, 255, 255)  # transparent: white
 
 
 def test_renderer_version_is_a_short_string():

@@ -29,7 +29,8 @@ from media.cards.testing import (
 )
 from tests.media.decoders import DECODERS, read_zbar
 
-CARDS = [*QR_LAYOUTS, *PHOTO_SHAPES]  # every card whose code is our QR of the referral link
+# Every card whose code is our QR of the referral link; not moments: only WeChat reads its code.
+CARDS = [*QR_LAYOUTS, *PHOTO_SHAPES]
 URLS = [LONG_REFERRAL_URL, LOCAL_REFERRAL_URL]
 
 

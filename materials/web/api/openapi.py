@@ -139,7 +139,11 @@ PATHS: dict[str, Any] = {
                     "name": "layout",
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "string", "pattern": "^(square|poster|story|photo-[1-9])$"},
+                    # moments: only where a mini-program is configured
+                    "schema": {
+                        "type": "string",
+                        "pattern": "^(square|poster|story|moments|photo-[1-9])$",
+                    },
                 },
             ],
         ),
@@ -158,7 +162,12 @@ PATHS: dict[str, Any] = {
     "/api/v1/materials/{material_id}/forward": {
         "get": _op(
             "One-tap forward: text with the seller's link, card URLs, video; records a forward",
-            {"200": {"description": "text, link, cards {square, poster, story, photos}, video"}},
+            {
+                "200": {
+                    "description": "text, link, cards {square, poster, story, moments (where "
+                    "a mini-program is configured), photos}, video"
+                }
+            },
             role="seller",
             parameters=ID_PARAM,
         ),

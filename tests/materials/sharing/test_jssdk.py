@@ -5,15 +5,11 @@ Retry-After, no stampede), and only pages on our own origin signed."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -23,10 +19,9 @@ from materials.platform import servicetokens
 from materials.platform.deps import get_deps
 from materials.sharing import credentials
 from materials.sharing.wechat import jssdk_signature
-from tests.materials.sharing.helpers import PUBLIC
+from tests.materials.sharing.helpers import PUBLIC, ask_at_once
 from tests.wechat_standin import StandIn
 
-ROOT = Path(__file__).parents[3]
 APP_ID, SECRET = "wxsucai0000000001", "mp-secret"
 PAGE = f"{PUBLIC}/m/1?ref=ABCDEFG"
 TOKEN, TICKET = f"wechat:{APP_ID}:access_token", f"wechat:{APP_ID}:jsapi_ticket"
@@ -91,34 +86,10 @@ def test_a_page_gets_a_config_signed_with_the_ticket_fetched_once(client, standi
     assert fetches(standin) == (1, 1)
 
 
-def _askers(settings: dict, paths: list[str], n: int) -> list[subprocess.Popen]:
-    cmd = [sys.executable, "-m", "tests.materials.sharing.asker", json.dumps(settings), *paths]
-    opts = {"cwd": ROOT, "stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
-    return [subprocess.Popen(cmd, **opts) for _ in range(n)]
-
-
-def ask_at_once(settings: dict, paths: list[str], n: int = 2) -> list[dict]:
-    """n OS processes, each its own app, GET `paths` starting at the same instant."""
-    procs = _askers(settings, paths, n)
-    try:
-        for p in procs:
-            assert p.stdout.readline().strip() == "ready"
-        for p in procs:
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        outs = [p.communicate(timeout=120)[0] for p in procs]
-    finally:
-        for p in procs:
-            p.kill() if p.poll() is None else None
-    answers = [json.loads(line) for out in outs for line in out.splitlines()]
-    assert len(answers) == n * len(paths)
-    return [a | {"body": base64.b64decode(a["body"])} for a in answers]
-
-
 def test_two_processes_asking_at_once_fetch_one_token_and_one_ticket(app, settings, standin):
     standin.delay = 0.3  # each fetch takes a while: the second process asks while it runs
     path = "/wechat/jssdk-config?url=" + PAGE.replace("?", "%3F").replace("&", "%26")
-    answers = ask_at_once(settings, [path] * 3)
+    answers = ask_at_once(settings, [path] * 3, [path] * 3)
     assert [a["status"] for a in answers] == [200] * 6
     assert fetches(standin) == (1, 1)
     assert all(signed_with(json.loads(a["body"]), standin.tickets[0]) for a in answers)
