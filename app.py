@@ -121,6 +121,34 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INDEX_POLL_MS", 200, "How often the indexer looks for new change-log rows."),
     Setting("FONT_PATH", "", "CJK font file for cards; empty means ask fontconfig."),
     Setting("TIMEZONE", "Asia/Shanghai", "Time zone the pages show and read schedule times in."),
+    Setting(
+        "WECHAT_APP_ID",
+        "",
+        "Official account AppID for WeChat share data on /m/ and /h5/m/ (JS-SDK); empty: off.",
+    ),
+    Setting("WECHAT_APP_SECRET", "", "The official account's AppSecret; empty: off."),
+    Setting(
+        "WECHAT_API_URL",
+        "https://api.weixin.qq.com",
+        "WeChat's API (the tests point it at a local stand-in).",
+    ),
+    Setting("WECHAT_TIMEOUT_SECONDS", 3, "Longest wait for one call to WeChat's API."),
+    Setting(
+        "WECHAT_MINIPROGRAM_APP_ID",
+        "",
+        "Mini-program AppID for the `moments` card's 小程序码; empty: no moments card.",
+    ),
+    Setting("WECHAT_MINIPROGRAM_SECRET", "", "The mini-program's AppSecret."),
+    Setting(
+        "WECHAT_MINIPROGRAM_PAGE",
+        "",
+        "The mini-program page a 小程序码 opens, e.g. pages/material/index; scene c=<code>&m=<id>.",
+    ),
+    Setting(
+        "WECHAT_WXACODE_PER_SECOND",
+        20,
+        "Most 小程序码 fetched per second, all processes together (WeChat allows 5000/minute).",
+    ),
 )
 
 
@@ -156,6 +184,7 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
     )
     values["INDEX_DIR"] = values["INDEX_DIR"] or str(data_dir / "index")
     values["PUBLIC_URL"] = values["PUBLIC_URL"].rstrip("/")
+    values["WECHAT_API_URL"] = values["WECHAT_API_URL"].rstrip("/")
     if not values["SECRET_KEY"]:
         if values["ENV"] == "production":
             raise RuntimeError("SUCAI_SECRET_KEY must be set when SUCAI_ENV=production")

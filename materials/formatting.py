@@ -26,6 +26,12 @@ def yuan_short(cents: int | None) -> str:
     return text.removesuffix(".00")
 
 
+def excerpt(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis (share-card blurbs)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
 def iso(when: datetime | None) -> str | None:
     """UTC, ISO 8601 with a Z: 2026-12-01T08:00:00Z."""
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when else None

@@ -333,3 +333,31 @@ class Favorite(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     material_id: Mapped[int] = mapped_column(ForeignKey("materials.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ServiceToken(Base):
+    """A short-lived credential an outside service hands out (WeChat's access_token and
+    jsapi_ticket), kept here so that every process and node shares one and only one of them
+    fetches a new one (materials/platform/servicetokens.py)."""
+
+    __tablename__ = "service_tokens"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # WeChat asks for at least 512 characters of room for an access_token.
+    value: Mapped[str] = mapped_column(Text, default="")
+    refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # fetch anew from here on
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # unusable from here on
+    # While a process fetches a new value it holds the row until `lease_until`; after a failed
+    # fetch `error` says why and `lease_until` is the end of the backoff.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class RateSlot(Base):
+    """When the next call to a rate-limited outside API may start, for every process and node
+    together (materials/platform/pacing.py)."""
+
+    __tablename__ = "rate_slots"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)

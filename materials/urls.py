@@ -25,6 +25,13 @@ class Urls:
         """The link in every QR code and forwarded text: absolute."""
         return self.absolute(self.referral_path(code, material_id))
 
+    def scene(self, code: str, material_id: int) -> str:
+        """What a seller's 小程序码 carries to the mini-program page (WeChat's `scene`: at most
+        32 characters of [0-9A-Za-z!#$&'()*+,/:;=?@-._~]): a query string the page parses;
+        23 characters at the longest, c=ABCDEFGH&m=2147483647 (an 8-character code, a 32-bit
+        id)."""
+        return f"c={code}&m={material_id}"
+
     def card(self, material_id: int, code: str, layout: str) -> str:
         return f"/cards/{material_id}/{code}/{layout}.jpg"
 
@@ -36,6 +43,10 @@ class Urls:
 
     def oembed(self, share_url: str) -> str:
         return "/oembed?" + urlencode({"url": share_url, "format": "json"})
+
+    def jssdk_config(self) -> str:
+        """Where a page gets its signed WeChat JS-SDK config (?url=<the page>)."""
+        return "/wechat/jssdk-config"
 
     def media(self, key: str) -> str:
         """A rendition's bytes (never an original: /media serves renditions/ only)."""

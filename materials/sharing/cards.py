@@ -1,7 +1,9 @@
 """Share cards as a use case: which card a URL names, its cache key, and its bytes.
 
-A card is a pure function of (material version, photo, layout, seller code and name, public
-URL, renderer version); its cache key is the sha256 of exactly those. The seller-independent
+A card is a pure function of (material version, photo, layout, seller code and name, what its
+scannable code stands for, renderer version); its cache key is the sha256 of exactly those. The
+code comes from the provider the layout names (scancodes.py): the QR of the referral link, or
+for `moments` the seller's 小程序码, fetched once and stored. The seller-independent
 base is a pure function of the same minus the seller, rendered once per material version and
 layout, stored (so other processes reuse it) and kept decoded in memory (an LRU).
 
@@ -31,10 +33,12 @@ from materials.models import Asset, Material, parse_id
 from materials.platform.deps import Deps
 from materials.sharing import cardstore
 from materials.sharing.cardstore import Wanted
+from materials.sharing.scancodes import PROVIDERS, Provider
 from media.cards import (
     LAYOUTS,
     RENDERER_VERSION,
     CardContent,
+    NoCode,
     configure_fonts,
     load_photo,
     render_base,
@@ -53,12 +57,13 @@ class CardSpec:
 
     material_id: int
     version: int
-    layout: str  # square | poster | story | og | photo-<n>
+    layout: str  # square | poster | story | og | moments | photo-<n>
     photo: Asset  # the source photo: the first for the big layouts, the n-th for photo-<n>
     content: CardContent
     seller_name: str
     code: str
-    url: str  # what the QR encodes
+    url: str  # the referral link, which a QR encodes
+    scan: str  # what the card's code stands for: the link itself for a QR (scancodes.py)
     display_side: int
 
     @property
@@ -80,7 +85,7 @@ class CardSpec:
 
     @property
     def cache_key(self) -> str:
-        return _digest("card", self.base_key, self.seller_name, self.code, self.url)
+        return _digest("card", self.base_key, self.seller_name, self.code, self.scan)
 
 
 def _digest(*parts: object) -> str:
@@ -103,14 +108,31 @@ def photo_index(layout: str) -> int | None:
     return int(match.group(1)) - 1
 
 
+def provider(layout: str) -> Provider:
+    """Who makes the code on a card of a big layout (the 9-grid photo always has the QR)."""
+    return PROVIDERS[LAYOUTS[layout].scan_code]
+
+
+def offered_layouts(deps: Deps) -> list[str]:
+    """The big layouts a seller forwards here: `moments` only with a mini-program; never `og`
+    (the link preview's card, which carries no code and is served for unfurlers)."""
+    return [
+        name
+        for name, spec in LAYOUTS.items()
+        if spec.scan_code != NoCode.kind and provider(name).available(deps)
+    ]
+
+
 def resolve(deps: Deps, material_ref: str, code: str, layout: str, now: datetime) -> CardSpec:
-    """The card a public URL names; NotFound unless material, seller and layout all exist and
-    the material is live."""
+    """The card a public URL names; NotFound unless material, seller and layout all exist (a
+    layout whose code nobody here can make does not) and the material is live."""
     material_id = parse_id(material_ref)
     try:
         index = photo_index(layout)
     except KeyError:
         raise NotFound(f"no card layout {layout!r}", rule="not_found") from None
+    if index is None and not provider(layout).available(deps):
+        raise NotFound(f"no card layout {layout!r}", rule="not_found")
     with deps.db.read() as s:
         material = s.get(Material, material_id) if material_id else None
         seller = seller_by_code(s, code.upper())
@@ -135,6 +157,7 @@ def _photos(s: Session, material_id: int) -> list[Asset]:
 def _spec(
     deps: Deps, material: Material, photo: Asset, layout: str, seller_name: str, code: str
 ) -> CardSpec:
+    url = deps.urls.referral(code, material.id)
     return CardSpec(
         material_id=material.id,
         version=material.version,
@@ -149,9 +172,16 @@ def _spec(
         ),
         seller_name=seller_name,
         code=code,
-        url=deps.urls.referral(code, material.id),
+        url=url,
+        scan=_scan_identity(deps, material.id, layout, code, url),
         display_side=deps.settings.DISPLAY_SIDE,
     )
+
+
+def _scan_identity(deps: Deps, material_id: int, layout: str, code: str, url: str) -> str:
+    if layout not in LAYOUTS:
+        return url  # a 9-grid photo: its QR encodes the referral link
+    return provider(layout).identity(deps, material_id, code, LAYOUTS[layout])
 
 
 def card_bytes(deps: Deps, spec: CardSpec) -> bytes:
@@ -177,7 +207,9 @@ def _render_card(deps: Deps, spec: CardSpec) -> bytes:
     base = base_image(deps, spec)
     if spec.is_photo:
         return render_photo_card(base, spec.seller_name, spec.code, spec.url, spec.display_side)
-    return render_card(base, spec.layout, spec.seller_name, spec.code, spec.url)
+    layout = LAYOUTS[spec.layout]
+    scan = provider(spec.layout).make(deps, spec.material_id, spec.code, layout)
+    return render_card(base, spec.layout, spec.seller_name, spec.code, scan)
 
 
 def base_image(deps: Deps, spec: CardSpec) -> Image.Image:

@@ -19,9 +19,9 @@ from materials.catalogue.lifecycle import load_material, log_change
 from materials.errors import NotFound
 from materials.models import Forward, Material, User, utcnow
 from materials.platform.deps import Deps
+from materials.sharing.cards import offered_layouts
 
 REINDEX_EVERY = 10
-BIG_LAYOUTS = ("square", "poster", "story")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Share:
     code: str
     link: str
     text: str
-    cards: dict[str, str]  # layout -> path, for square, poster and story
+    cards: dict[str, str]  # layout -> path: square, poster, story (and moments, if offered)
     photo_cards: list[str]  # photo-1 … photo-n paths, the 9-grid
     forward_count: int
 
@@ -54,7 +54,7 @@ def share(deps: Deps, material: Material, code: str) -> Share:
         code=code,
         link=link,
         text=share_text(material, link),
-        cards={name: deps.urls.card(material.id, code, name) for name in BIG_LAYOUTS},
+        cards={name: deps.urls.card(material.id, code, name) for name in offered_layouts(deps)},
         photo_cards=[
             deps.urls.card(material.id, code, f"photo-{n}")
             for n in range(1, len(material.photos) + 1)

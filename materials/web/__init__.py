@@ -20,7 +20,7 @@ def register_blueprints(app: Flask) -> None:
     from materials.web.api import spec as api_spec
     from materials.web.pages import auth as pages_auth
     from materials.web.pages import ops, public, seller
-    from materials.web.serving import cards, media, redirects
+    from materials.web.serving import cards, media, redirects, wechat
 
     app.request_class = UploadRequest
     compression.init_app(app)  # first: its after_request then runs last
@@ -36,6 +36,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(cards.bp)
     app.register_blueprint(redirects.bp)
+    app.register_blueprint(wechat.bp)
     app.register_blueprint(api_sharing.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api_spec.bp)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from materials.errors import Problem
+from materials.sharing.wechat import WeChatError, WeChatRefused
 from media.storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
 
 def _wants_json() -> bool:
     path = request.path
-    if path.startswith("/api/") or path == "/oembed":
+    if path.startswith(("/api/", "/wechat/")) or path == "/oembed":
         return True
     for prefix, offered in NEGOTIATED.items():
         if path.startswith(prefix):
@@ -108,6 +109,21 @@ def init_app(app: Flask) -> None:
         else:
             resp = html_error(503, detail)
         resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return resp
+
+    @app.errorhandler(WeChatError)
+    def on_wechat(exc: WeChatError) -> Response:
+        # WeChat's own words stay in the log: they can name our server's IP or the AppID.
+        if isinstance(exc, WeChatRefused):
+            log.error("WeChat refused (check the WeChat settings): %s", exc.detail)
+        else:
+            log.warning("WeChat unavailable: %s", exc.detail)
+        detail = "WeChat's API is unavailable right now; try again shortly"
+        if _wants_json():
+            resp = problem_response(503, "Service unavailable", detail, rule="wechat_down")
+        else:
+            resp = html_error(503, detail)
+        resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
 
     @app.errorhandler(HTTPException)

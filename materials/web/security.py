@@ -50,6 +50,7 @@ STATELESS_PREFIXES = (
     "/cards/",
     "/r/",
     "/healthz",
+    "/wechat/",
 )
 FRAMEABLE_PREFIXES = ("/embed/", "/embed.js")
 
@@ -144,12 +145,19 @@ CSRF_ALWAYS = frozenset({"auth.signin", "auth.signout"})
 # ---------------------------------------------------------------- headers
 
 
+def allow_script_from(origin: str) -> None:
+    """This response's page also loads scripts from `origin` (WeChat's JS-SDK, on the pages
+    that set WeChat's share card, and only while WeChat is configured)."""
+    g.script_origins = (*g.get("script_origins", ()), origin)
+
+
 def content_security_policy(frameable: bool) -> str:
     # Media may redirect to the object store (S3 backend): images and video load from there.
     media = " ".join(filter(None, ["'self'", get_deps().storage.origin]))
+    scripts = " ".join(["'self'", *dict.fromkeys(g.get("script_origins", ()))])
     directives = [
         "default-src 'self'",
-        "script-src 'self'",
+        f"script-src {scripts}",
         "style-src 'self'",
         f"img-src {media} data: blob:",
         f"media-src {media} blob:",

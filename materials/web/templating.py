@@ -10,8 +10,10 @@ from flask import Flask, current_app, request, url_for
 
 from materials import formatting
 from materials.models import Material
+from materials.sharing import jssdk
+from materials.sharing.wechat import JSSDK_ORIGIN
 from materials.web.deps import get_deps
-from materials.web.security import is_stateless
+from materials.web.security import allow_script_from, is_stateless
 
 
 def rendition_url(material: Material, name: str = "thumb", index: int = 0) -> str | None:
@@ -45,6 +47,15 @@ def video_urls(material: Material) -> tuple[str | None, str | None]:
     urls = get_deps().urls
     video, poster = v.rendition("video"), v.rendition("poster")
     return (urls.media(video.key) if video else None, urls.media(poster.key) if poster else None)
+
+
+def wechat_share(material: Material, code: str | None) -> dict | None:
+    """The page's WeChat share data (and a CSP that lets it load the JS-SDK); None, and no
+    script at all, while WeChat is not configured."""
+    data = jssdk.page_data(get_deps(), material, code)
+    if data is not None:
+        allow_script_from(JSSDK_ORIGIN)
+    return data
 
 
 def local_time(when: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -4,6 +4,7 @@ No Flask and no database in here: callers hand in photos and strings and get ima
 bytes back. See DESIGN.md "Share cards".
 """
 
+from .codes import NoCode, PictureCode, QrCode, ScanCode
 from .content import CardContent, format_price
 from .fonts import FontNotFoundError, configure_fonts, find_cjk_font
 from .layouts import LAYOUTS, PHOTO_SIDE, QR_LAYOUTS, Layout
@@ -18,6 +19,10 @@ __all__ = [
     "CardContent",
     "FontNotFoundError",
     "Layout",
+    "NoCode",
+    "PictureCode",
+    "QrCode",
+    "ScanCode",
     "configure_fonts",
     "encode_jpeg",
     "find_cjk_font",

@@ -1,7 +1,7 @@
 """Card layouts as data: sizes, boxes, font sizes and colours. Steps read them; none branches on
 a layout's name."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 RGB = tuple[int, int, int]
@@ -58,13 +58,17 @@ class Layout:
     original_price: Text
     brand: Text  # a pill on the photo's top-left corner
     footer: Box
-    # The QR takes the largest whole module size that fits, centred. None: a card with no QR
-    # (the link preview's, which is itself the link).
-    qr: Box | None
-    qr_caption: Text | None
+    # The scannable code, centred in `scan`: a QR takes the largest whole module size that
+    # fits. `scan_code` names the kind of code the layout takes (media/cards/codes.py): "qr",
+    # the referral link, another provider's picture the caller supplies, or "none" (the link
+    # preview's card, which is itself the link): then `scan` and `scan_caption` are None.
+    scan: Box | None
+    scan_caption: Text | None
     avatar: Box
     seller_name: Text
     code: Text
+    scan_code: str = "qr"
+    scan_hint: str = "长按识别二维码"  # the caption's words
     background: RGB = WHITE
     footer_color: RGB = PANEL
     accent: RGB = RED
@@ -81,7 +85,6 @@ def boxed(style: Text) -> Box:
     return style.box
 
 
-QR_CAPTION = "长按识别二维码"
 CODE_LABEL = "推荐码"
 
 LAYOUTS: dict[str, Layout] = {
@@ -100,9 +103,9 @@ LAYOUTS: dict[str, Layout] = {
         footer=Box(0, 796, 1080, 284),
         # 7 px a module for a version-3 link (6 px for version 4); the code's own right edge
         # lines up with the text column's, its quiet zone reaching into the margin.
-        qr=Box(793, 808, 259, 259),
+        scan=Box(793, 808, 259, 259),
         # Beside the QR, not under it: the square has no height to spare.
-        qr_caption=Text(24, MUTED, align="right", box=Box(600, 918, 180, 40)),
+        scan_caption=Text(24, MUTED, align="right", box=Box(600, 918, 180, 40)),
         avatar=Box(56, 898, 80, 80),
         seller_name=Text(32, INK, bold=True, box=Box(156, 892, 420, 46)),
         code=Text(26, GREY, box=Box(156, 942, 420, 38)),
@@ -121,8 +124,8 @@ LAYOUTS: dict[str, Layout] = {
         footer=Box(0, 1052, 750, 282),
         # 6 px a module for a version-3 link: 2 px at a third, the least that scans. 7 px would
         # take 35% of the poster's width.
-        qr=Box(512, 1064, 222, 222),
-        qr_caption=Text(20, MUTED, align="center", box=Box(512, 1288, 222, 30)),
+        scan=Box(512, 1064, 222, 222),
+        scan_caption=Text(20, MUTED, align="center", box=Box(512, 1288, 222, 30)),
         avatar=Box(40, 1153, 80, 80),
         seller_name=Text(30, INK, bold=True, box=Box(138, 1147, 360, 44)),
         code=Text(24, GREY, box=Box(138, 1195, 360, 36)),
@@ -140,8 +143,8 @@ LAYOUTS: dict[str, Layout] = {
         original_price=Text(40, MUTED),
         brand=Text(34, INK, box=Box(40, 40, 640, 64)),
         footer=Box(0, 1580, 1080, 340),
-        qr=Box(785, 1596, 259, 259),  # as the square's: 7 px a module for version 3
-        qr_caption=Text(28, MUTED, align="center", box=Box(785, 1858, 259, 40)),
+        scan=Box(785, 1596, 259, 259),  # as the square's: 7 px a module for version 3
+        scan_caption=Text(28, MUTED, align="center", box=Box(785, 1858, 259, 40)),
         avatar=Box(64, 1694, 112, 112),
         seller_name=Text(44, INK, bold=True, box=Box(204, 1686, 540, 60)),
         code=Text(34, GREY, box=Box(204, 1756, 540, 48)),
@@ -165,15 +168,29 @@ LAYOUTS["og"] = Layout(
     original_price=Text(30, MUTED),
     brand=Text(24, INK, box=Box(28, 28, 420, 44)),
     footer=Box(630, 500, 570, 130),
-    qr=None,
-    qr_caption=None,
+    scan=None,
+    scan_caption=None,
+    scan_code="none",
     avatar=Box(686, 525, 80, 80),
     seller_name=Text(32, INK, bold=True, box=Box(786, 521, 380, 46)),
     code=Text(26, GREY, box=Box(786, 567, 380, 38)),
 )
 
-# The layouts whose card carries a QR (every one but the link preview's).
-QR_LAYOUTS = tuple(name for name, layout in LAYOUTS.items() if layout.qr is not None)
+# WeChat Moments with a 小程序码 (a mini-program code, which WeChat reads as its own) in place of
+# the QR to an outside link: the square otherwise. Offered only where a mini-program is
+# configured. A 小程序码 is round and has no module grid, so it is drawn in the QR's box,
+# scaled smoothly from the smallest size WeChat makes (280 px).
+LAYOUTS["moments"] = replace(
+    LAYOUTS["square"],
+    name="moments",
+    scan_code="wxacode",
+    scan_hint="长按识别小程序码",
+    # Wider than the square's: the hint is a character longer.
+    scan_caption=Text(24, MUTED, align="right", box=Box(580, 918, 200, 40)),
+)
+
+# The layouts whose code is the QR of the referral link, the one the forwarding tests read.
+QR_LAYOUTS = tuple(name for name, layout in LAYOUTS.items() if layout.scan_code == "qr")
 
 # The stamped 9-grid photo: sizes are fractions of the photo's shorter side, so the stamp stays
 # discreet on any photo; but a module is a fraction of the longer side, because a chat app

@@ -1,8 +1,11 @@
 """Rendering as ordered lists of small steps over a context.
 
 base  (once per material version and layout): canvas, fit, brand, title, copy, price, footer
-card  (per seller, cheap): copy of the base, QR, avatar, seller stamp, encode
+card  (per seller, cheap): copy of the base, scannable code, avatar, seller stamp, encode
 photo (per seller, the 9-grid): fit within, QR plate, code label, encode
+
+The card's code is data (codes.py): the QR of the referral link, or a picture another provider
+made, as the layout says (Layout.scan_code).
 """
 
 from collections.abc import Callable, Sequence
@@ -11,12 +14,13 @@ from typing import TypeVar
 
 from PIL import Image, ImageDraw
 
+from .codes import ScanCode, as_scan_code, tile_radius
 from .content import CardContent, format_price
 from .draw import disc, draw_in_box, draw_lines, lay_out, paste_rounded, pill, printable
 from .fonts import get_font, text_width
-from .layouts import CODE_LABEL, LAYOUTS, PHOTO_STAMP, QR_CAPTION, Box, Layout, Text, boxed
+from .layouts import CODE_LABEL, LAYOUTS, PHOTO_STAMP, Box, Layout, Text, boxed
 from .photo import contain, cover, encode_jpeg
-from .qr import QUIET_ZONE_MODULES, qr_modules, scaled
+from .qr import qr_modules, scaled
 
 # Part of every card's cache key: bump it whenever a change under media/cards/ (steps,
 # layouts, fonts) alters a rendered pixel, so cached cards are re-rendered, never mixed.
@@ -49,7 +53,7 @@ class CardContext(Canvas):
     base: Image.Image
     seller_name: str
     code: str
-    url: str
+    scan: ScanCode
 
 
 @dataclass
@@ -162,11 +166,12 @@ def _struck_price(ctx: BaseContext, x: int, baseline: int, right: int) -> None:
 
 
 def footer(ctx: BaseContext) -> None:
-    """The panel the seller stamp and QR go on, and the QR's caption (the same for everyone)."""
+    """The panel the seller stamp and code go on, and the code's caption (the same for
+    everyone)."""
     box = ctx.layout.footer
     ctx.draw.rectangle((box.x, box.y, box.right - 1, box.bottom - 1), fill=ctx.layout.footer_color)
-    if ctx.layout.qr_caption is not None:
-        draw_in_box(ctx.draw, QR_CAPTION, ctx.layout.qr_caption)
+    if ctx.layout.scan_caption is not None:
+        draw_in_box(ctx.draw, ctx.layout.scan_hint, ctx.layout.scan_caption)
 
 
 BASE_STEPS = (new_canvas, fit_photo, brand, title, copy_text, price, footer)
@@ -184,21 +189,13 @@ def copy_base(ctx: CardContext) -> None:
     ctx.use(ctx.base.copy() if ctx.base.mode == "RGB" else ctx.base.convert("RGB"))
 
 
-def qr(ctx: CardContext) -> None:
-    box = ctx.layout.qr
-    if box is None:
+def scan_code(ctx: CardContext) -> None:
+    box = ctx.layout.scan
+    if box is None:  # a card with no code (the link preview's)
         return
-    modules = qr_modules(ctx.url)
-    code = scaled(modules, min(box.w, box.h))
-    xy = (box.x + (box.w - code.width) // 2, box.y + (box.h - code.height) // 2)
-    paste_rounded(ctx.canvas, code, xy, _tile_radius(code, modules))
-
-
-def _tile_radius(code: Image.Image, modules: Image.Image) -> int:
-    """Corners rounded by half the quiet zone, so the white tile looks drawn rather than stuck
-    on, while every finder pattern keeps a full quiet zone: an arc of that radius stays more
-    than four modules from the pattern's corner."""
-    return code.width // modules.width * QUIET_ZONE_MODULES // 2
+    tile, radius = ctx.scan.tile(min(box.w, box.h))
+    xy = (box.x + (box.w - tile.width) // 2, box.y + (box.h - tile.height) // 2)
+    paste_rounded(ctx.canvas, tile, xy, radius)
 
 
 def avatar(ctx: CardContext) -> None:
@@ -220,7 +217,7 @@ def seller_stamp(ctx: CardContext) -> None:
     draw_in_box(ctx.draw, f"{CODE_LABEL} {ctx.code}", ctx.layout.code)
 
 
-CARD_STEPS = (copy_base, qr, avatar, seller_stamp, encode)
+CARD_STEPS = (copy_base, scan_code, avatar, seller_stamp, encode)
 
 
 # -- photo: the stamped 9-grid photo --------------------------------------------------------
@@ -241,7 +238,7 @@ def qr_plate(ctx: PhotoContext) -> None:
     modules = qr_modules(ctx.url)
     code = scaled(modules, modules.width * _module_px(ctx))
     x, y = ctx.canvas.width - margin - code.width, ctx.canvas.height - margin - code.height
-    paste_rounded(ctx.canvas, code, (x, y), _tile_radius(code, modules))
+    paste_rounded(ctx.canvas, code, (x, y), tile_radius(code, modules))
     ctx.plate_x = x
 
 
@@ -278,10 +275,16 @@ def render_base(photo: Image.Image, content: CardContent, layout: str) -> Image.
     return run(BASE_STEPS, BaseContext(get_layout(layout), photo, content)).canvas
 
 
-def render_card(base: Image.Image, layout: str, seller_name: str, code: str, url: str) -> bytes:
-    """A seller's card as JPEG bytes: `base` plus a QR encoding exactly `url`, the seller's name
-    and referral code. `base` itself is left untouched."""
-    return run(CARD_STEPS, CardContext(get_layout(layout), base, seller_name, code, url)).jpeg
+def render_card(
+    base: Image.Image, layout: str, seller_name: str, code: str, scan: ScanCode | str
+) -> bytes:
+    """A seller's card as JPEG bytes: `base` plus the scannable code `scan`, the seller's name
+    and referral code. `scan` must be of the kind the layout takes (Layout.scan_code); a plain
+    string is a QR code encoding exactly it. `base` itself is left untouched."""
+    spec, scan = get_layout(layout), as_scan_code(scan)
+    if scan.kind != spec.scan_code:
+        raise ValueError(f"layout {layout!r} takes a {spec.scan_code!r} code, not {scan.kind!r}")
+    return run(CARD_STEPS, CardContext(spec, base, seller_name, code, scan)).jpeg
 
 
 def render_photo_card(

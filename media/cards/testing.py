@@ -7,10 +7,12 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
+import zxingcpp
 from PIL import Image, ImageDraw, ImageFilter
 
+from .codes import NoCode, PictureCode, QrCode, ScanCode
 from .content import CardContent
-from .layouts import PHOTO_SIDE, QR_LAYOUTS
+from .layouts import LAYOUTS, PHOTO_SIDE, QR_LAYOUTS
 from .photo import load_photo
 from .pipeline import render_base, render_card, render_photo_card
 
@@ -83,6 +85,27 @@ def sample_card_renderers() -> dict[str, Callable[[str], bytes]]:
         shot = _loaded(w, h, 1080)
         renderers[name] = partial(render_photo_card, shot, SAMPLE_SELLER, SAMPLE_CODE)
     return renderers
+
+
+def sample_round_code(text: str, width: int = 280) -> Image.Image:
+    """A stand-in for a WeChat 小程序码 (round, on white, `width` px square; WeChat's smallest is
+    280) that is really a QR code of `text`, so a test can read which scene a card carries."""
+    symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    modules = Image.fromarray(symbol.to_image(scale=1, add_quiet_zones=False))
+    scale = max(1, int(width * 0.62) // modules.width)
+    qr = modules.resize((modules.width * scale,) * 2, Image.Resampling.NEAREST).convert("RGB")
+    image = Image.new("RGB", (width, width), "white")
+    ImageDraw.Draw(image).ellipse((2, 2, width - 3, width - 3), outline=(40, 40, 40), width=5)
+    image.paste(qr, ((width - qr.width) // 2,) * 2)
+    return image
+
+
+def sample_code(layout: str, text: str) -> ScanCode:
+    """The code a layout takes, for `text`: its QR, or a round stand-in picture of it."""
+    kind = LAYOUTS[layout].scan_code
+    if kind == NoCode.kind:
+        return NoCode()
+    return QrCode(text) if kind == QrCode.kind else PictureCode(sample_round_code(text), kind)
 
 
 def _loaded(width: int, height: int, max_side: int) -> Image.Image:

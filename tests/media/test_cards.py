@@ -23,6 +23,8 @@ from media.cards import (
     RENDERER_VERSION,
     CardContent,
     FontNotFoundError,
+    NoCode,
+    PictureCode,
     encode_jpeg,
     find_cjk_font,
     format_price,
@@ -40,8 +42,10 @@ from media.cards.testing import (
     LONG_REFERRAL_URL,
     SAMPLE_CONTENT,
     SAMPLE_URL,
+    sample_code,
     sample_jpeg,
     sample_photo,
+    sample_round_code,
 )
 from media.cards.textlayout import CLOSING, ELLIPSIS, OPENING, break_lines
 
@@ -317,7 +321,7 @@ def bases(photo) -> dict[str, Image.Image]:
     ],
 )
 def test_card_qr_decodes_to_exactly_the_url(bases, layout, url):
-    jpeg = render_card(bases[layout], layout, SELLER, CODE, url)
+    jpeg = render_card(bases[layout], layout, SELLER, CODE, sample_code(layout, url))
     assert [r.text for r in decode(jpeg)] == [url]
 
 
@@ -341,7 +345,7 @@ def test_base_has_the_layout_size_and_survives_stamping(bases, layout):
     base = bases[layout]
     assert base.size == LAYOUTS[layout].size
     before = base.tobytes()
-    render_card(base, layout, SELLER, CODE, SAMPLE_URL)
+    render_card(base, layout, SELLER, CODE, sample_code(layout, SAMPLE_URL))
     assert base.tobytes() == before
 
 
@@ -387,18 +391,38 @@ def test_awkward_content_still_renders(photo):
     )
     for layout in LAYOUTS:
         base = render_base(photo, content, layout)
-        jpeg = render_card(base, layout, "🌸", "", SAMPLE_URL)
-        assert [r.text for r in decode(jpeg)] == ([SAMPLE_URL] if layout in QR_LAYOUTS else [])
+        jpeg = render_card(base, layout, "🌸", "", sample_code(layout, SAMPLE_URL))
+        expect = [SAMPLE_URL] if layout in QR_LAYOUTS else []
+        if layout != "moments":  # its stand-in round code is read in its own test below
+            assert [r.text for r in decode(jpeg)] == expect
 
 
 def test_the_link_preview_card_is_1_91_to_1_and_has_no_qr(bases):
     """og:image for summary_large_image: 1200 x 630, the seller stamped, nothing to scan (the
     preview is the link)."""
-    jpeg = render_card(bases["og"], "og", SELLER, CODE, SAMPLE_URL)
+    jpeg = render_card(bases["og"], "og", SELLER, CODE, NoCode())
     with Image.open(io.BytesIO(jpeg)) as image:
         assert image.size == (1200, 630)
     assert decode(jpeg) == []
-    assert set(QR_LAYOUTS) == set(LAYOUTS) - {"og"}
+    assert set(QR_LAYOUTS) == set(LAYOUTS) - {"og", "moments"}
+
+
+def test_a_layout_takes_only_the_kind_of_code_it_names(bases):
+    with pytest.raises(ValueError, match="takes a 'wxacode' code, not 'qr'"):
+        render_card(bases["moments"], "moments", SELLER, CODE, SAMPLE_URL)
+    picture = PictureCode(sample_round_code("c=ABCDEFG&m=1"), kind="wxacode")
+    with pytest.raises(ValueError, match="takes a 'qr' code, not 'wxacode'"):
+        render_card(bases["square"], "square", SELLER, CODE, picture)
+
+
+def test_a_picture_code_is_drawn_round_in_the_box_and_reads_back(bases):
+    picture = PictureCode(sample_round_code("c=ABCDEFG&m=1", 430), kind="wxacode")
+    tile, radius = picture.tile(LAYOUTS["moments"].scan.w)
+    assert tile.size == (259, 259) and radius == 129
+    jpeg = render_card(bases["moments"], "moments", SELLER, CODE, picture)
+    assert [r.text for r in decode(jpeg)] == ["c=ABCDEFG&m=1"]
+    clear = PictureCode(Image.new("RGBA", (300, 300), (0, 0, 0, 0)), kind="wxacode")
+    assert clear.tile(259)[0].getpixel((5, 5)) == (255, 255, 255)  # transparent: white
 
 
 def test_renderer_version_is_a_short_string():
@@ -490,7 +514,8 @@ def check_golden(name: str, jpeg: bytes) -> None:
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_card_matches_golden(bases, layout):
-    check_golden(layout, render_card(bases[layout], layout, SELLER, CODE, SAMPLE_URL))
+    code = sample_code(layout, SAMPLE_URL)
+    check_golden(layout, render_card(bases[layout], layout, SELLER, CODE, code))
 
 
 def test_photo_card_matches_golden(photo):

@@ -29,7 +29,9 @@ from media.cards.testing import (
 )
 from tests.media.decoders import DECODERS, read_zbar
 
-CARDS = [*QR_LAYOUTS, *PHOTO_SHAPES]  # the og card (link previews) has no QR
+# Every card whose code is our QR of the referral link; not moments (only WeChat reads its code)
+# nor og (the link preview's card has none).
+CARDS = [*QR_LAYOUTS, *PHOTO_SHAPES]
 URLS = [LONG_REFERRAL_URL, LOCAL_REFERRAL_URL]
 
 
@@ -80,8 +82,8 @@ def test_zbar_fails_the_old_4px_code_at_a_third(monkeypatch):
     """The forwarding test has teeth: the square's code at its old size (a 164 px box, 4 px a
     module) reads at full size and fails at a third."""
     square = LAYOUTS["square"]
-    old_box = dataclasses.replace(square.qr, w=164, h=164)
-    monkeypatch.setitem(LAYOUTS, "square", dataclasses.replace(square, qr=old_box))
+    old_box = dataclasses.replace(square.scan, w=164, h=164)
+    monkeypatch.setitem(LAYOUTS, "square", dataclasses.replace(square, scan=old_box))
     base = render_base(sample_photo(1600, 1200), SAMPLE_CONTENT, "square")
     card = opened(render_card(base, "square", SAMPLE_SELLER, SAMPLE_CODE, LONG_REFERRAL_URL))
     assert read_zbar(card) == [LONG_REFERRAL_URL]

@@ -458,6 +458,7 @@ class Cards(Answer):
     square: Url
     poster: Url
     story: Url
+    moments: Url | None = Field(None, description="only where a mini-program is configured")
     photos: list[Url]
 
 

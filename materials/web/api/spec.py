@@ -274,7 +274,7 @@ FILE_TYPES = {
 # documented here with the API that hands them out.
 _ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _CODE = {"type": "string"}
-_LAYOUT = {"type": "string", "pattern": "^(square|poster|story|photo-[1-9][0-9]?)$"}
+_LAYOUT = {"type": "string", "pattern": "^(square|poster|story|og|moments|photo-[1-9][0-9]?)$"}
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 # Their errors follow Accept (materials/web/errorhandlers.py NEGOTIATED): problem+json for
 # programs (the default for */*), a page for a browser that prefers HTML.

@@ -26,7 +26,7 @@ from materials.models import Material
 from materials.sharing.cards import layout_size
 from materials.web.deps import get_deps
 from materials.web.pages.linkmeta import link_meta
-from materials.web.templating import rendition_url, video_urls
+from materials.web.templating import rendition_url, video_urls, wechat_share
 
 bp = Blueprint("public", __name__)
 SHARE_PATH_RE = re.compile(r"^/m/([1-9][0-9]{0,17})/?$")
@@ -85,6 +85,7 @@ def share_page(material_id: int) -> Response:
         poster=poster,
         oembed_url=urls.absolute(urls.oembed(meta.url)),
         buy=buy_url(m, code),
+        wechat=wechat_share(m, code),
     )
     return _cacheable(Response(body, mimetype="text/html"))
 

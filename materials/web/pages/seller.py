@@ -31,7 +31,7 @@ from materials.web.deps import get_deps
 from materials.web.pages import charts
 from materials.web.pages.args import choice_arg, days_arg, page_arg
 from materials.web.pages.charts import STATS_RANGES, chart_series, stats_period
-from materials.web.templating import video_urls
+from materials.web.templating import video_urls, wechat_share
 
 bp = Blueprint("seller", __name__, url_prefix="/h5")
 TABS = {"newest": "最新", "forwarded": "转发最多", "category": "分类"}
@@ -156,6 +156,7 @@ def material(material_id: int) -> Response:
             favorite=browse.is_favorite(get_deps(), g.user.id, m.id),
             in_wechat=in_wechat(),
             page_link=get_deps().urls.absolute(page),
+            wechat=wechat_share(m, code),
         )
     )
     resp.vary.add("User-Agent")  # the forward flow differs inside WeChat

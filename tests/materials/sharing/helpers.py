@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import zxingcpp
 from PIL import Image
@@ -10,6 +15,7 @@ from PIL import Image
 from tests.helpers import make_user, post_upload, wait_until
 
 PUBLIC = "http://sucai.test"  # PUBLIC_URL in the test settings
+ROOT = Path(__file__).parents[3]
 
 
 def live_material(client, ops: dict, photos: list[bytes], video: bytes | None = None, **fields):
@@ -64,3 +70,29 @@ def image_size(jpeg: bytes) -> tuple[int, int]:
 
 def card_url(material_id: int, code: str, layout: str) -> str:
     return f"/cards/{material_id}/{code}/{layout}.jpg"
+
+
+def _asker(settings: dict, paths: list[str]) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "tests.materials.sharing.asker", json.dumps(settings), *paths]
+    opts = {"cwd": ROOT, "stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+    return subprocess.Popen(cmd, **opts)
+
+
+def ask_at_once(settings: dict, *paths: list[str]) -> list[dict]:
+    """One OS process per list of paths, each its own app on the same database and storage,
+    GETting its paths in order, all starting at the same instant; their answers in order."""
+    procs = [_asker(settings, p) for p in paths]
+    try:
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        outs = [p.communicate(timeout=120)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    answers = [json.loads(line) for out in outs for line in out.splitlines()]
+    assert len(answers) == sum(len(p) for p in paths)
+    return [a | {"body": base64.b64decode(a["body"])} for a in answers]
