@@ -15,6 +15,7 @@ from flask import Response, render_template
 
 from materials.formatting import yuan
 from materials.models import Material
+from materials.sharing import copies
 from materials.sharing.cards import layout_size
 from materials.web.deps import get_deps
 from materials.web.templating import rendition_url
@@ -62,7 +63,7 @@ def link_meta(m: Material, code: str | None) -> LinkMeta:
         description=text,
         url=urls.absolute(urls.share(m.id, code)),
         image=og_image(m, code),
-        price=yuan(m.price_cents) or "",
+        price=yuan(copies.price_for_code(get_deps(), m, code)) or "",
     )
 
 

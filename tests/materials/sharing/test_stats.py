@@ -29,7 +29,7 @@ def tap(app, code, material_id, ip, ua=PHONE):
 
 def forward(client, seller, material_id):
     url = f"/api/v1/materials/{material_id}/forward"
-    assert client.get(url, headers=seller["headers"]).status_code == 200
+    assert client.post(url, headers=seller["headers"]).status_code == 201
 
 
 def report(client, shop, code, order_id, amount, material_id=None):
