@@ -130,6 +130,19 @@ def parse_markup(field: str, value: Any) -> int:
     return abs(int(Decimal(text) * 100))
 
 
+def parse_variant_label(value: Any) -> str:
+    return clean_text("label", value, max_chars=VARIANT_LABEL_CHARS, required=True)
+
+
+def parse_variant_body(value: Any, max_chars: int) -> str:
+    return clean_text("body", value, max_chars=max_chars, required=True, multiline=True)
+
+
+def parse_comment(value: Any, max_chars: int) -> str:
+    """The first comment (评论区) ops write beside the copy: as copy, may be empty."""
+    return clean_text("comment", value, max_chars=max_chars, multiline=True)
+
+
 def parse_own_copy(field: str, value: Any, max_chars: int) -> str:
     """A seller's own words for the copy: as ops copy, but required and without links."""
     text = clean_text(field, value, max_chars=max_chars, required=True, multiline=True)

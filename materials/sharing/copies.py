@@ -83,6 +83,28 @@ def price_for_code(deps: Deps, material: Material, code: str | None) -> int:
     return seller_price(material, asked)
 
 
+@dataclass(frozen=True)
+class Quote:
+    code: str
+    material_id: int
+    base_cents: int
+    markup_cents: int
+
+
+def referral_price(deps: Deps, code: str, material_id: int, now: datetime) -> Quote:
+    """A referral's price for a storefront; NotFound for an unknown seller or material, or
+    one never public (as the referral link itself: its links may still be out there)."""
+    with deps.db.read() as s:
+        material = s.get(Material, material_id) if 0 < material_id <= MAX_ID else None
+        seller = seller_by_code(s, code.upper())
+        if material is None or seller is None:
+            raise NotFound("no such referral", rule="not_found")
+        if not (material.is_live(now) or material.was_live(now)):
+            raise NotFound("no such referral", rule="not_found")
+        markup = effective_markup(material, asked_markup(s, seller.id, material.id))
+    return Quote(seller.referral_code or "", material.id, material.price_cents, markup)
+
+
 # ---------------------------------------------------------------- reading
 
 

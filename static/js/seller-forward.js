@@ -48,7 +48,7 @@
   }
 
   function showCopied(ok) {
-    status.textContent = ok ? "✓ 文案已复制（含你的专属链接）" : "没能自动复制，请手动复制";
+    status.textContent = ok ? "✓ 正文已复制（含你的专属链接）" : "没能自动复制，请手动复制";
     var sub = document.getElementById("copy-sub");
     if (sub) {
       sub.textContent = ok

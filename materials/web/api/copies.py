@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify
 
-from materials.accounts import seller_by_code
 from materials.catalogue import browse
 from materials.errors import NotFound
 from materials.formatting import yuan as money
@@ -187,26 +186,14 @@ def save_my_copy(material_id: int, body: schemas.MyCopyEdit) -> Response:
 )
 def price(query: schemas.PriceQuery) -> Response:
     """The price a referral's buyer pays: the material's, plus the seller's markup"""
-    deps = get_deps()
-    now = datetime.now(UTC)
-    with deps.db.read() as s:
-        material = s.get(Material, query.material)
-        seller = seller_by_code(s, query.code.upper())
-        # As the referral link: a material ever public (its links may still be out there).
-        if (
-            material is None
-            or seller is None
-            or not (material.is_live(now) or material.was_live(now))
-        ):
-            raise NotFound("no such referral", rule="not_found")
-        markup = copies.effective_markup(material, copies.asked_markup(s, seller.id, material.id))
+    quote = copies.referral_price(get_deps(), query.code, query.material, datetime.now(UTC))
     return jsonify(
         {
-            "referral_code": seller.referral_code,
-            "material_id": material.id,
-            "base_price": money(material.price_cents),
-            "markup": money(markup),
-            "price": money(material.price_cents + markup),
+            "referral_code": quote.code,
+            "material_id": quote.material_id,
+            "base_price": money(quote.base_cents),
+            "markup": money(quote.markup_cents),
+            "price": money(quote.base_cents + quote.markup_cents),
             "currency": "CNY",
         }
     )

@@ -35,6 +35,7 @@ from materials.validation import (
     URL_CHARS,
     VARIANT_LABEL_CHARS,
     clean_text,
+    parse_comment,
     parse_copy,
     parse_markup,
     parse_name,
@@ -44,6 +45,8 @@ from materials.validation import (
     parse_time,
     parse_title,
     parse_url,
+    parse_variant_body,
+    parse_variant_label,
 )
 from materials.web.api.fields import (
     DATETIME,
@@ -341,13 +344,10 @@ class OrderReport(Part):
 # ---------------------------------------------------------------- the seller's copy and price
 
 
-def _multiline(field: str, *, required: bool = False) -> Any:
+def _copy_like(rule: Any, *, required: bool) -> Any:
     """Copy-like text (several lines, up to SUCAI_MAX_TEXT_CHARS), normalised as ops copy."""
-    return checked(
-        str,
-        lambda v: clean_text(field, v, max_chars=_max_text(), required=required, multiline=True),
-        setting("required_text" if required else "text", "MAX_TEXT_CHARS"),
-    )
+    keyword = "required_text" if required else "text"
+    return checked(str, lambda v: rule(v, _max_text()), setting(keyword, "MAX_TEXT_CHARS"))
 
 
 def _markup(field: str) -> Any:
@@ -375,7 +375,7 @@ class CopySettingsEdit(Part):
 
     model_config = ConfigDict(json_schema_extra=_some_field)
 
-    comment: _multiline("comment") = omitted()
+    comment: _copy_like(parse_comment, required=False) = omitted()
     markup_allowed: StrictBool = omitted()
     markup_cap: json_money("markup_cap", required=True) = omitted()
 
@@ -393,8 +393,8 @@ class CopySettingsEdit(Part):
 class VariantCreate(Part):
     """POST /materials/{material_id}/variants: another wording of the copy."""
 
-    label: _text("label", VARIANT_LABEL_CHARS, required=True)
-    body: _multiline("body", required=True)
+    label: checked(str, parse_variant_label, text_schema(VARIANT_LABEL_CHARS, required=True))
+    body: _copy_like(parse_variant_body, required=True)
 
 
 class MyCopyEdit(Part):

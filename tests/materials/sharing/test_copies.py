@@ -573,3 +573,43 @@ def test_hostile_copy_and_comment_are_text_everywhere(app, client, ops, worker, 
     assert card.status_code == 200 and card.mimetype == "image/jpeg"
     page = client.get(f"/m/{mid}?ref={seller['referral_code']}").get_data(as_text=True)
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+
+
+# ---------------------------------------------------------------- the document
+
+
+NEW_OPERATIONS = {
+    ("/api/v1/materials/{material_id}/forward", "post"): ("forwardMaterial", ["seller"], 404),
+    ("/api/v1/materials/{material_id}/forward", "get"): ("previewForward", ["seller"], 404),
+    ("/api/v1/materials/{material_id}/copy", "get"): ("getCopySettings", ["ops"], 404),
+    ("/api/v1/materials/{material_id}/copy", "patch"): ("patchCopySettings", ["ops"], 422),
+    ("/api/v1/materials/{material_id}/variants", "post"): ("createVariant", ["ops"], 409),
+    ("/api/v1/materials/{material_id}/variants/{variant_id}", "delete"): (
+        "retireVariant",
+        ["ops"],
+        404,
+    ),
+    ("/api/v1/materials/{material_id}/my-copy", "get"): ("getMyCopy", ["seller"], 404),
+    ("/api/v1/materials/{material_id}/my-copy", "put"): ("putMyCopy", ["seller"], 422),
+    ("/api/v1/prices", "get"): ("referralPrice", ["storefront"], 404),
+    ("/api/v1/stats/variants", "get"): ("variantStats", ["ops"], 404),
+}
+
+
+def test_the_document_covers_every_new_operation_with_its_problems(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    for (path, method), (op_id, roles, status) in NEW_OPERATIONS.items():
+        op = doc["paths"][path][method]
+        assert op["operationId"] == op_id and op["x-role"] == roles, (path, method)
+        for code in ("401", "403", "422", str(status)):
+            assert PROBLEM in op["responses"][code]["content"], (path, method, code)
+        for param in op.get("parameters", []):
+            if param["in"] == "path":
+                assert param["schema"]["maximum"] == 2**31 - 1, (path, param)
+    mine = doc["paths"]["/api/v1/materials/{material_id}/my-copy"]["put"]
+    schema = mine["requestBody"]["content"]["application/json"]["schema"]
+    body = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    assert set(body["properties"]) == {"variant_id", "own_text", "markup"}
+    # Own words: up to SUCAI_MAX_TEXT_CHARS (5000 here), not blank, or null.
+    assert "{0,4998}" in str(body["properties"]["own_text"])
+    assert "x-setting" not in str(doc)
