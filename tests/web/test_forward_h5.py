@@ -187,3 +187,19 @@ def test_ops_write_variants_comment_and_markup_in_the_console_and_see_which_word
 def ops_headers(app) -> dict:
     user = make_user(app, "运营看板", "ops")
     return {"Authorization": f"Bearer {user['token']}"}
+
+
+def test_the_sellers_stats_page_shows_markup_income_apart(
+    app, seller_client, client, ops_user, seller_user, photo_material
+):
+    ops_copy(client, ops_user, photo_material, markup_allowed=True, markup_cap="10")
+    mine = f"/api/v1/materials/{photo_material}/my-copy"
+    assert client.put(mine, headers=seller_user["headers"], json={"markup": "4"}).status_code == 200
+    shop = make_user(app, "店铺", "storefront")
+    order = {"order_id": "o-1", "referral_code": seller_user["referral_code"]}
+    order |= {"material_id": photo_material, "amount": "93.00"}
+    headers = {"Authorization": f"Bearer {shop['token']}"}
+    assert client.post("/api/v1/conversions", headers=headers, json=order).status_code == 201
+    html = seller_client.get("/h5/stats").get_data(as_text=True)
+    assert "其中我的加价收入 <strong>¥4</strong>，商品销售 ¥89" in html
+    assert "加价收入 ¥4" in html

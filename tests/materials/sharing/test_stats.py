@@ -60,12 +60,13 @@ def activity(app, client, ops, worker, photo) -> dict:
     return {"a": a, "b": b, "s1": s1, "s2": s2, "shop": shop}
 
 
-def metrics(forwards, raw, valid, orders, amount, rate):
+def metrics(forwards, raw, valid, orders, amount, rate, markup="0.00"):
     return {
         "forwards": forwards,
         "clicks": {"raw": raw, "valid": valid},
         "orders": orders,
         "amount": amount,
+        "markup": markup,
         "conversion_rate": rate,
     }
 
