@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify
+from flask import Blueprint, Response, g, jsonify, request
 
 from materials.catalogue import browse
-from materials.errors import NotFound
+from materials.errors import Invalid, NotFound
 from materials.formatting import yuan as money
 from materials.models import CopyVariant, Material
 from materials.sharing import copies, stats
@@ -166,6 +166,9 @@ def my_copy(material_id: int) -> Response:
 def save_my_copy(material_id: int, body: schemas.MyCopyEdit) -> Response:
     """Pick a variant, or write your own words (no links: the service adds yours), and set a
     markup within the material's cap"""
+    if not request.get_data(cache=True):
+        # The whole pick is the body ({} is the default copy, no markup): none is no pick.
+        raise Invalid("send the pick as a JSON object", rule="json")
     material = _live(material_id)
     copies.save_choice(get_deps(), g.user.id, material, body.variant_id, body.own_text, body.markup)
     resp = jsonify(my_copy_json(material, g.user.id))

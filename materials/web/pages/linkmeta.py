@@ -69,5 +69,8 @@ def link_meta(m: Material, code: str | None) -> LinkMeta:
 
 def preview_response(m: Material, code: str) -> Response:
     """The small page a link unfurler gets instead of the redirect: the meta and the card."""
-    body = render_template("public/preview.html", m=m, meta=link_meta(m, code))
+    price_cents = copies.price_for_code(get_deps(), m, code)
+    body = render_template(
+        "public/preview.html", m=m, meta=link_meta(m, code), price_cents=price_cents
+    )
     return Response(body, mimetype="text/html")

@@ -282,6 +282,7 @@ def test_hostile_choices_are_precise_422s_and_leave_nothing(app, client, ops):
         "json",
     )
     refused(pick(client, ops, mid, own_text="好"), 403, "role")
+    refused(client.put(f"/api/v1/materials/{mid}/my-copy", headers=seller["headers"]), 422, "json")
     assert count(app, SellerCopy) == 0
 
 
@@ -554,6 +555,10 @@ def test_a_markup_changes_that_sellers_cards_and_no_one_elses(app, client, ops, 
     assert "99" in page and 'content="99.00"' in page
     plain = client.get(f"/m/{mid}?ref={b['referral_code']}").get_data(as_text=True)
     assert 'content="89.00"' in plain and 'content="99.00"' not in plain
+    unfurler = {"User-Agent": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"}
+    preview = client.get(f"/r/{a['referral_code']}/{mid}", headers=unfurler)
+    assert preview.status_code == 200 and 'content="99.00"' in preview.get_data(as_text=True)
+    assert "¥</span>99" in preview.get_data(as_text=True)
 
 
 def test_hostile_copy_and_comment_are_text_everywhere(app, client, ops, worker, photo):
