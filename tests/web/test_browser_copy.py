@@ -136,3 +136,42 @@ def test_seller_picks_a_variant_sets_a_markup_and_copies_body_then_comment(
         "(UNPROCESSABLE ENTITY)"
     ]
     context.close()
+
+
+def test_ops_add_a_variant_in_the_console_and_see_it_counted(
+    app, browser, live_server, lotion, ops_user, seller_user, client, shots
+):
+    vid = lotion["variants"]["宝妈版"]
+    mine = f"/api/v1/materials/{lotion['id']}/my-copy"
+    assert (
+        client.put(mine, headers=seller_user["headers"], json={"variant_id": vid}).status_code
+        == 200
+    )
+    forward = f"/api/v1/materials/{lotion['id']}/forward"
+    assert client.post(forward, headers=seller_user["headers"]).status_code == 201
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    console_errors: list[str] = []
+    watch(page, console_errors)
+    sign_in(page, live_server, ops_user["name"])
+    page.goto(f"{live_server}/ops/m/{lotion['id']}#copy")
+    page.fill(".variant-form input[name=label]", "学生党")
+    page.fill(".variant-form textarea[name=body]", "宿舍军训都能用，一支用一夏")
+    page.click(".variant-form button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    assert "学生党" in page.inner_text(".flash-ok")
+    rows = page.eval_on_selector_all(
+        ".variant-stats tbody tr",
+        "trs => trs.map(tr => [tr.querySelector('th').textContent.trim(),"
+        " tr.querySelector('td').textContent.trim()])",
+    )
+    assert rows == [
+        ["默认文案", "0"],
+        ["宝妈版", "1"],
+        ["通勤版", "0"],
+        ["学生党", "0"],
+        ["卖家自编", "0"],
+    ]
+    page.locator("#copy").screenshot(path=str(shots / "ops-copy-variants.png"))
+    assert console_errors == []
+    context.close()
