@@ -4,6 +4,7 @@ prices for storefronts, markup income, and which words sell. Both backends."""
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from media.samples import jpeg_bytes, product_image
 from tests.materials.factory import make_material
 from tests.materials.sharing.helpers import (
     PUBLIC,
+    ask_at_once,
     card_url,
     live_material,
     qr_texts,
@@ -509,6 +511,29 @@ def test_concurrent_forwards_clicks_and_orders_count_per_variant(app, client, op
         by[(variants[0], False)]["markup"] == "2.00"
         and by[(variants[1], False)]["markup"] == "0.00"
     )
+
+
+def test_forwards_from_several_processes_at_once_count_per_variant(app, client, ops, settings):
+    """Three OS processes (as gunicorn's workers are), each its own app on the same database,
+    posting forwards for sellers with different picks at the same instant."""
+    mid = make_material(app, "防晒霜")
+    v1 = add_variant(client, ops, mid, "一", "第一版")
+    v2 = add_variant(client, ops, mid, "二", "第二版")
+    picks = [{"variant_id": v1}, {"variant_id": v2}, {"own_text": "我的话"}, {}]
+    sellers = [seller_user(app, f"卖家{i}") for i in range(len(picks))]
+    for seller, choice in zip(sellers, picks, strict=True):
+        assert pick(client, seller, mid, **choice).status_code == 200
+    each = 6
+    posts = [f"POST {s['token']} {forward_url(mid)}" for s in sellers for _ in range(each)]
+    answers = ask_at_once(settings, posts[0::3], posts[1::3], posts[2::3])
+    assert [a["status"] for a in answers] == [201] * len(posts)
+    counts = sorted(json.loads(a["body"])["forward_count"] for a in answers)
+    assert counts == list(range(1, len(posts) + 1))  # each forward its own count, none lost
+    rows = client.get(
+        "/api/v1/stats/variants", query_string={"material": mid}, headers=ops["headers"]
+    )
+    by = {(r["variant_id"], r["own"]): r["forwards"] for r in rows.get_json()["variants"]}
+    assert by == {(None, False): each, (v1, False): each, (v2, False): each, (None, True): each}
 
 
 # ---------------------------------------------------------------- cards and pages show the price
