@@ -169,6 +169,7 @@ def _spec(
             price_cents=material.price_cents,
             original_price_cents=material.original_price_cents,
             brand=material.brand,
+            author=material.author_name,
         ),
         seller_name=seller_name,
         code=code,

@@ -104,9 +104,24 @@ def fit_photo(ctx: BaseContext) -> None:
 
 def brand(ctx: BaseContext) -> None:
     """The brand on a white pill over the photo's top-left corner, when there is one."""
-    style, box = ctx.layout.brand, boxed(ctx.layout.brand)
+    _photo_pill(ctx, ctx.layout.brand, ctx.content.brand)
+
+
+AUTHOR_LABEL = "作者"
+
+
+def author(ctx: BaseContext) -> None:
+    """A try-out post's author on a white pill over the photo's bottom-left corner."""
+    name = printable(ctx.content.author)
+    if name and ctx.layout.author is not None:
+        _photo_pill(ctx, ctx.layout.author, f"{AUTHOR_LABEL} {name}")
+
+
+def _photo_pill(ctx: BaseContext, style: Text, text: str) -> None:
+    """One line of `text` on a white pill at the left of the style's box, if there is text."""
+    box = boxed(style)
     pad = round(style.size * 0.75)
-    lines = lay_out(ctx.content.brand, style, box.w - 2 * pad, max_lines=1)
+    lines = lay_out(text, style, box.w - 2 * pad, max_lines=1)
     if not lines[0]:
         return
     width = round(get_font(style.size, style.bold).getlength(lines[0])) + 2 * pad
@@ -174,7 +189,7 @@ def footer(ctx: BaseContext) -> None:
         draw_in_box(ctx.draw, ctx.layout.scan_hint, ctx.layout.scan_caption)
 
 
-BASE_STEPS = (new_canvas, fit_photo, brand, title, copy_text, price, footer)
+BASE_STEPS = (new_canvas, fit_photo, brand, author, title, copy_text, price, footer)
 
 
 # -- card: per seller -----------------------------------------------------------------------

@@ -102,12 +102,19 @@ def setting(keyword: str, name: str) -> dict[str, Any]:
     return {"x-setting": {keyword: name}}
 
 
+# setting("text", NAME): text_schema(<the setting>); "required_text": the same, not empty.
+TEXT_KEYWORDS = ("text", "required_text")
+
+
 def fill_settings(node: Any, settings: Any) -> None:
     """Every setting() marker under `node` replaced by what it stands for, from `settings`."""
     if isinstance(node, dict):
         for keyword, name in node.pop("x-setting", {}).items():
             value = settings[name]
-            node.update(text_schema(value) if keyword == "text" else {keyword: value})
+            if keyword in TEXT_KEYWORDS:
+                node.update(text_schema(value, required=keyword == "required_text"))
+            else:
+                node[keyword] = value
         for value in node.values():
             fill_settings(value, settings)
     elif isinstance(node, list):
