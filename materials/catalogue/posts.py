@@ -55,6 +55,16 @@ class Draft:
     title: str = ""
 
 
+def parse_text(value: Any, max_chars: int) -> str:
+    """A post's text: the rules and limit of ops' copy (SUCAI_MAX_TEXT_CHARS), not empty."""
+    return clean_text("text", value, max_chars=max_chars, required=True, multiline=True)
+
+
+def parse_title(value: Any) -> str:
+    """A post's own title: may be left out (then the product's, marked 试用体验)."""
+    return clean_text("title", value, max_chars=TITLE_CHARS)
+
+
 def parse_reason(value: Any) -> str:
     return clean_text("reason", value, max_chars=REASON_CHARS, required=True, multiline=True)
 

@@ -20,7 +20,7 @@ def register_blueprints(app: Flask) -> None:
     from materials.web.api import sharing as api_sharing
     from materials.web.api import spec as api_spec
     from materials.web.pages import auth as pages_auth
-    from materials.web.pages import ops, public, seller
+    from materials.web.pages import ops, posts, public, seller
     from materials.web.serving import cards, media, redirects, wechat
 
     app.request_class = UploadRequest
@@ -34,6 +34,8 @@ def register_blueprints(app: Flask) -> None:
     pages_auth.init_app(app)
     app.register_blueprint(ops.bp)
     app.register_blueprint(seller.bp)
+    app.register_blueprint(posts.seller_bp)
+    app.register_blueprint(posts.ops_bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(cards.bp)
     app.register_blueprint(redirects.bp)

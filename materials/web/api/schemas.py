@@ -234,10 +234,10 @@ class MaterialQuery(Part):
 
 PostText = checked(
     str,
-    lambda v: clean_text("text", v, max_chars=_max_text(), required=True, multiline=True),
+    lambda v: posts.parse_text(v, _max_text()),
     setting("required_text", "MAX_TEXT_CHARS"),
 )
-PostTitle = _text("title", TITLE_CHARS)
+PostTitle = checked(str, posts.parse_title, text_schema(TITLE_CHARS))
 
 
 class PostUpload(Part):
