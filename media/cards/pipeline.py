@@ -64,6 +64,7 @@ class PhotoContext(Canvas):
     url: str
     max_side: int
     plate_x: int = 0  # left edge of the QR plate: the code label must end before it
+    author: str = ""  # a try-out post's author, credited top-left
 
 
 C = TypeVar("C", bound=Canvas)
@@ -278,7 +279,24 @@ def code_label(ctx: PhotoContext) -> None:
     draw_lines(ctx.draw, [line], style, Box(box.x + pad, box.y, width, box.h), box.y)
 
 
-PHOTO_STEPS = (fit_within, qr_plate, code_label, encode)
+def author_label(ctx: PhotoContext) -> None:
+    """A try-out post's author ("作者 小李") on the same dark pill, top-left, away from the
+    code label and the QR."""
+    name = printable(ctx.author)
+    if not name:
+        return
+    margin = _stamp_px(ctx, "margin")
+    style = Text(max(12, _stamp_px(ctx, "text")), (255, 255, 255), line_height=1.6)
+    pad = round(style.size * 0.7)
+    room = ctx.canvas.width - 2 * margin - 2 * pad
+    line = lay_out(f"{AUTHOR_LABEL} {name}", style, max(0, room), max_lines=1)[0]
+    width = round(text_width(style.size, style.bold, line)) + 2 * pad
+    box = Box(margin, margin, width, style.line_px)
+    pill(ctx.canvas, box, PHOTO_STAMP["label"])
+    draw_lines(ctx.draw, [line], style, Box(box.x + pad, box.y, width, box.h), box.y)
+
+
+PHOTO_STEPS = (fit_within, qr_plate, code_label, author_label, encode)
 
 
 # -- entry points ---------------------------------------------------------------------------
@@ -303,8 +321,14 @@ def render_card(
 
 
 def render_photo_card(
-    photo: Image.Image, seller_name: str, code: str, url: str, max_side: int = 1080
+    photo: Image.Image,
+    seller_name: str,
+    code: str,
+    url: str,
+    max_side: int = 1080,
+    author: str = "",
 ) -> bytes:
     """One 9-grid photo fitted within `max_side`, with a small QR for `url` and a discreet code
-    label, as JPEG bytes."""
-    return run(PHOTO_STEPS, PhotoContext(photo, seller_name, code, url, max_side)).jpeg
+    label (and the author of a try-out post, top-left), as JPEG bytes."""
+    ctx = PhotoContext(photo, seller_name, code, url, max_side, author=author)
+    return run(PHOTO_STEPS, ctx).jpeg
