@@ -64,7 +64,7 @@ class PhotoContext(Canvas):
     url: str
     max_side: int
     plate_x: int = 0  # left edge of the QR plate: the code label must end before it
-    author: str = ""  # a try-out post's author, credited top-left
+    author: str = ""  # a try-out post's author, credited top-right
 
 
 C = TypeVar("C", bound=Canvas)
@@ -280,8 +280,8 @@ def code_label(ctx: PhotoContext) -> None:
 
 
 def author_label(ctx: PhotoContext) -> None:
-    """A try-out post's author ("作者 小李") on the same dark pill, top-left, away from the
-    code label and the QR."""
+    """A try-out post's author ("作者 小李") on the same dark pill, top-right: away from the
+    code label and the QR, and from the number a gallery puts on a photo's top-left."""
     name = printable(ctx.author)
     if not name:
         return
@@ -291,7 +291,7 @@ def author_label(ctx: PhotoContext) -> None:
     room = ctx.canvas.width - 2 * margin - 2 * pad
     line = lay_out(f"{AUTHOR_LABEL} {name}", style, max(0, room), max_lines=1)[0]
     width = round(text_width(style.size, style.bold, line)) + 2 * pad
-    box = Box(margin, margin, width, style.line_px)
+    box = Box(ctx.canvas.width - margin - width, margin, width, style.line_px)
     pill(ctx.canvas, box, PHOTO_STAMP["label"])
     draw_lines(ctx.draw, [line], style, Box(box.x + pad, box.y, width, box.h), box.y)
 
@@ -329,6 +329,6 @@ def render_photo_card(
     author: str = "",
 ) -> bytes:
     """One 9-grid photo fitted within `max_side`, with a small QR for `url` and a discreet code
-    label (and the author of a try-out post, top-left), as JPEG bytes."""
+    label (and the author of a try-out post, top-right), as JPEG bytes."""
     ctx = PhotoContext(photo, seller_name, code, url, max_side, author=author)
     return run(PHOTO_STEPS, ctx).jpeg

@@ -484,6 +484,7 @@ class Hit(Answer):
     tags: list[str]
     has_video: bool
     forward_count: int
+    author: str | None = Field(description="a try-out post's author (its seller's name)")
     published_at: AwareDatetime | None
     thumbnail: Url | None
     highlight: Highlight
