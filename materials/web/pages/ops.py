@@ -150,6 +150,8 @@ def _publish_error(exc: Problem) -> str:
         return "处理失败的素材不能发布：请先重试或替换文件。"
     if exc.rule == "window":
         return "下架时间必须晚于上架时间。"
+    if exc.rule == "in_review":
+        return "这是店主的试用体验：请在「试用体验审核」里通过，通过即发布。"
     return exc.detail
 
 
