@@ -60,6 +60,18 @@ def _problem_page(template: str, exc: Problem, **context) -> Response:
 # ---------------------------------------------------------------- the seller
 
 
+def _typed() -> dict[str, str]:
+    """What the seller typed, to check and, when refused, to show again."""
+    return {"title": request.form.get("title", ""), "text": request.form.get("text", "")}
+
+
+def _draft(form: dict[str, str]) -> posts.Draft:
+    cap = get_deps().settings.MAX_TEXT_CHARS
+    return posts.Draft(
+        copy=posts.parse_text(form["text"], cap), title=posts.parse_title(form["title"])
+    )
+
+
 def _origin(material_id: int):
     origin = browse.live_material(get_deps(), material_id)
     if origin is None:
@@ -85,13 +97,10 @@ def new(material_id: int) -> str:
 def submit(material_id: int) -> Response:
     deps = get_deps()
     origin = _origin(material_id)
-    form = {"title": request.form.get("title", ""), "text": request.form.get("text", "")}
+    form = _typed()
     try:
         posts.check_quota(deps, g.user)
-        draft = posts.Draft(
-            copy=posts.parse_text(form["text"], deps.settings.MAX_TEXT_CHARS),
-            title=posts.parse_title(form["title"]),
-        )
+        draft = _draft(form)
         photos = spooled(request.files.getlist("photos"))
         files = check_files(photos, spooled(request.files.getlist("video")), deps.settings)
         created = posts.submit(deps, g.user, origin.id, draft, files)
@@ -136,13 +145,9 @@ def edit(post_id: int) -> str:
 def save(post_id: int) -> Response:
     deps = get_deps()
     post = _own_post(post_id)
-    form = {"title": request.form.get("title", ""), "text": request.form.get("text", "")}
+    form = _typed()
     try:
-        draft = posts.Draft(
-            copy=posts.parse_text(form["text"], deps.settings.MAX_TEXT_CHARS),
-            title=posts.parse_title(form["title"]),
-        )
-        posts.edit(deps, g.user, post_id, draft)
+        posts.edit(deps, g.user, post_id, _draft(form))
         if request.form.get("resubmit") and post.review == CHANGES_REQUESTED:
             posts.resubmit(deps, g.user, post_id)
     except Problem as exc:
@@ -187,14 +192,15 @@ def _decided(action, post_id: int, done: str) -> Response:  # noqa: ANN001
     return _back()
 
 
+REVIEW_ERRORS = {
+    "review_state": "这条试用体验已经审核过了。",
+    "required": "请写明原因，店主会看到。",
+    "failed": "文件处理失败，不能通过：请让店主重新提交。",
+}
+
+
 def _review_error(exc: Problem) -> str:
-    if exc.rule == "review_state":
-        return "这条试用体验已经审核过了。"
-    if exc.rule == "required":
-        return "请写明原因，店主会看到。"
-    if exc.rule == "failed":
-        return "文件处理失败，不能通过：请让店主重新提交。"
-    return exc.detail
+    return REVIEW_ERRORS.get(exc.rule, exc.detail)
 
 
 @ops_bp.post("/<int:post_id>/approve")

@@ -11,14 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import stream_encode_multipart
 
 from materials.catalogue import browse
 from materials.indexing.documents import load_docs
 from materials.models import Asset, ChangeLog, Material
 from materials.platform.deps import get_deps
-from tests.helpers import wait_until
+from tests.helpers import post_multipart, wait_until
 from tests.materials.factory import make_material
 from tests.materials.sharing.helpers import card_url, qr_texts, seller_user
 
@@ -33,22 +31,12 @@ TEXT = "用了一周，清爽不黏腻，带娃出门补涂也方便。"
 
 
 def post_post(client, headers: dict, material_id, photos, video=None, **fields):
-    """POST /api/v1/posts, the body encoded in memory (as tests.helpers.post_upload)."""
-    data = MultiDict()
-    data.add("material_id", str(material_id))
-    for key, value in ({"text": TEXT} | fields).items():
-        data.add(key, value)
-    for body, name in photos:
-        data.add("photos", FileStorage(io.BytesIO(body), filename=name))
+    """POST /api/v1/posts: the product's material, the text (and fields), files as bytes."""
+    form = {"material_id": str(material_id), "text": TEXT} | fields
+    form["photos"] = [(io.BytesIO(body), name) for body, name in photos]
     if video:
-        data.add("video", FileStorage(io.BytesIO(video[0]), filename=video[1]))
-    stream, _, boundary = stream_encode_multipart(data, use_tempfile=False)
-    return client.post(
-        "/api/v1/posts",
-        data=stream.read(),
-        headers=headers,
-        content_type=f"multipart/form-data; boundary={boundary}",
-    )
+        form["video"] = (io.BytesIO(video[0]), video[1])
+    return post_multipart(client, "/api/v1/posts", headers, form)
 
 
 @pytest.fixture
