@@ -134,3 +134,21 @@ def test_a_draft_or_unknown_material_has_no_post_form(app, seller_client):
     draft = make_material(app, "未发布", publish=False)
     assert seller_client.get(f"/h5/m/{draft}/post").status_code == 404
     assert seller_client.get("/h5/m/2147483647/post").status_code == 404
+
+
+def test_an_approved_posts_markup_is_text_on_the_sellers_page_and_the_feed(
+    app, seller_client, seller_user, ops_client, origin, small_jpeg, worker
+):
+    from tests.helpers import wait_until
+
+    xss = '<img src=x onerror="alert(1)">试用'
+    submit_form(seller_client, origin, [(small_jpeg, "a.jpg")], text=xss, title=xss)
+    (post,) = my_posts(app, seller_user)
+    ops_client.post(f"/ops/review/{post.id}/approve", data={"csrf_token": ops_client.csrf})
+    wait_until(lambda: my_posts(app, seller_user)[0].status == "ready", timeout=60)
+    for url in (f"/h5/m/{post.id}", "/h5/", f"/m/{post.id}"):
+        resp = seller_client.get(url)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 200, url
+        assert "<img src=x" not in html and "&lt;img src=x onerror=" in html, url
+        assert "作者 " in html and seller_user["name"] in html, url

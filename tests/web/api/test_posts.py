@@ -401,3 +401,27 @@ def test_markup_in_the_text_is_text_on_pages_and_cards(
         card = client.get(card_url(post["id"], other["referral_code"], layout))
         assert card.status_code == 200 and card.mimetype == "image/jpeg"
         assert qr_texts(card.data) == [f"{public(client)}/r/{other['referral_code']}/{post['id']}"]
+
+
+@pytest.mark.settings(POSTS_PER_DAY=1)
+def test_two_posts_at_once_against_a_cap_of_one(app, author, origin, small_jpeg):
+    """The cap holds at commit: the seller's row is locked (SQLite: the write transaction),
+    so two uploads that both passed the early check are counted one after the other."""
+    import threading
+
+    barrier, answers = threading.Barrier(2), []
+
+    def one() -> None:
+        client = app.test_client()
+        barrier.wait()
+        answers.append(post_post(client, author["headers"], origin, [(small_jpeg, "a.jpg")]))
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(r.status_code for r in answers) == [201, 429]
+    with get_deps(app).db.read() as s:
+        count = s.scalar(select(func.count()).where(Material.author_id == author["id"]))
+    assert count == 1
