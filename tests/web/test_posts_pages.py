@@ -68,6 +68,11 @@ def test_the_seller_writes_a_post_from_the_material_page_and_follows_it(
     ok = ops_client.post(f"/ops/review/{post.id}/approve", data={"csrf_token": ops_client.csrf})
     assert ok.status_code == 303
     assert my_posts(app, seller_user)[0].review == "approved"
+    # In the console a post is a material like the others, marked as the seller's.
+    listed = ops_client.get("/ops/").get_data(as_text=True)
+    assert "试用体验 · 宝妈小李" in listed
+    edit = ops_client.get(f"/ops/m/{post.id}").get_data(as_text=True)
+    assert 'id="post-note"' in edit and "审核：已通过" in edit
 
 
 def test_a_reason_is_needed_to_reject(
