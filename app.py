@@ -82,6 +82,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_VIDEO_SIDE", 3840, "Largest video width or height accepted."),
     Setting("MAX_TEXT_CHARS", 5000, "Longest copy text accepted."),
     Setting(
+        "POSTS_PER_DAY",
+        5,
+        "Try-out posts one seller may submit per day (days in TIMEZONE); past it, 429.",
+    ),
+    Setting(
         "MAX_DECODE_SECONDS",
         10,
         "CPU seconds one photo decode or ffmpeg probe may use (its wall clock: twice that + 2 s); "

@@ -66,3 +66,14 @@ class Unauthorized(Problem):
 class Forbidden(Problem):
     status = 403
     title = "Forbidden"
+
+
+class TooMany(Problem):
+    """A quota used up: the answer carries Retry-After (seconds until it renews)."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **kw: Any):
+        super().__init__(detail, **kw)
+        self.retry_after = max(1, retry_after)

@@ -59,6 +59,16 @@ ROLES = (OPS, SELLER, STOREFRONT)
 # Material processing status
 PROCESSING, READY, FAILED = "processing", "ready", "failed"
 
+# Review of a seller's try-out post (试用体验); None for the materials ops make. Only an
+# approved post is ever published: until then it is a draft, so it is live nowhere.
+PENDING, APPROVED, REJECTED, CHANGES_REQUESTED = (
+    "pending",
+    "approved",
+    "rejected",
+    "changes_requested",
+)
+REVIEWS = (PENDING, APPROVED, REJECTED, CHANGES_REQUESTED)
+
 # Material publication state (the window decides whether a published material is live)
 DRAFT, PUBLISHED, TAKEN_DOWN = "draft", "published", "taken_down"
 # What `publication()` adds for a published material outside its window
@@ -83,6 +93,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     referral_code: Mapped[str | None] = mapped_column(String(8), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # A seller ops trust: their try-out posts skip the review queue.
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -124,6 +136,18 @@ class Material(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A seller's try-out post is a material like any other (forwarded, searched, edited and
+    # taken down the same way), with its author, the material whose product it is about, and
+    # its review (None for ops' own materials).
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    origin_material_id: Mapped[int | None] = mapped_column(
+        ForeignKey("materials.id", ondelete="SET NULL"), index=True
+    )
+    review: Mapped[str | None] = mapped_column(String(20), index=True)
+    review_reason: Mapped[str | None] = mapped_column(Text)  # what the seller is told
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     assets: Mapped[list[Asset]] = relationship(
         back_populates="material", order_by="Asset.position", cascade="all, delete-orphan"
@@ -131,6 +155,17 @@ class Material(Base):
     tag_rows: Mapped[list[MaterialTag]] = relationship(
         cascade="all, delete-orphan", order_by="MaterialTag.position"
     )
+    # selectin: loaded with the material (no query at all when it has no author), so a page
+    # or card can credit the author after the session is closed.
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id], lazy="selectin")
+
+    @property
+    def author_name(self) -> str:
+        return self.author.name if self.author is not None else ""
+
+    @property
+    def is_post(self) -> bool:
+        return self.review is not None
 
     @property
     def tags(self) -> list[str]:

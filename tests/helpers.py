@@ -57,20 +57,28 @@ def post_upload(
     video: tuple[bytes, str] | None = None,
     **fields,
 ):
-    """POST /api/v1/materials with the body encoded in memory (the test client would spool a
-    large body to a temp file it never closes)."""
+    """POST /api/v1/materials with the body encoded in memory."""
+    return post_multipart(
+        client, "/api/v1/materials", headers, upload_form(photos, video, **fields)
+    )
+
+
+def post_multipart(client, url: str, headers: dict, form: dict):
+    """POST `form` (values: text, (file object, filename), or lists of them) as multipart,
+    encoded in memory (the test client would spool a large body to a temp file it never
+    closes)."""
     from werkzeug.datastructures import FileStorage, MultiDict
     from werkzeug.test import stream_encode_multipart
 
     data = MultiDict()
-    for key, value in upload_form(photos, video, **fields).items():
+    for key, value in form.items():
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, tuple):
                 item = FileStorage(item[0], filename=item[1])
             data.add(key, item)
-    stream, length, boundary = stream_encode_multipart(data, use_tempfile=False)
+    stream, _, boundary = stream_encode_multipart(data, use_tempfile=False)
     return client.post(
-        "/api/v1/materials",
+        url,
         data=stream.read(),
         headers=headers,
         content_type=f"multipart/form-data; boundary={boundary}",

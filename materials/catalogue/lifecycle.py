@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from materials.catalogue.uploads import IncomingFile
 from materials.errors import Conflict, Invalid, NotFound
 from materials.models import (
+    APPROVED,
     DRAFT,
     FAILED,
     MAX_ID,
@@ -80,12 +82,18 @@ class Created:
     asset_ids: list[int] = field(default_factory=list)
 
 
+# Runs inside the upload's transaction before the material is added (a check that must hold
+# at commit, such as a seller's daily post cap).
+Guard = Callable[[Session], None]
+
+
 def create_material(
     deps: Deps,
     user: User,
     fields: dict[str, Any],
     files: list[IncomingFile],
     idempotency_key: str | None = None,
+    guard: Guard | None = None,
 ) -> Created:
     fingerprint = request_fingerprint(fields, files)
     if idempotency_key:
@@ -94,7 +102,9 @@ def create_material(
             return existing
     keys = _store_originals(deps.storage, files)
     try:
-        created = _insert_material(deps, user, fields, files, keys, idempotency_key, fingerprint)
+        created = _insert_material(
+            deps, user, fields, files, keys, idempotency_key, fingerprint, guard
+        )
     except BaseException as exc:
         _delete_quietly(deps.storage, keys.values())
         if idempotency_key and isinstance(exc, IntegrityError):
@@ -165,9 +175,12 @@ def _insert_material(
     keys: dict[str, str],
     idempotency_key: str | None,
     fingerprint: str,
+    guard: Guard | None = None,
 ) -> Created:
     tags = fields.pop("tags", [])
     with deps.db.transaction() as s:
+        if guard is not None:
+            guard(s)
         material = Material(**fields, status=PROCESSING, state=DRAFT, created_by=user.id)
         material.tag_rows = [MaterialTag(tag=t, position=i) for i, t in enumerate(tags)]
         material.assets = [
@@ -215,14 +228,19 @@ def _safe_filename(name: str) -> str:
 
 def update_material(deps: Deps, material_id: int, changes: dict[str, Any]) -> None:
     """An edit: a new version, so every card made from the old one changes."""
-    tags = changes.pop("tags", None)
     with deps.db.transaction() as s:
-        material = load_material(s, material_id, lock=True)
-        for name, value in changes.items():
-            setattr(material, name, value)
-        if tags is not None:
-            _set_tags(s, material, tags)
-        _new_version(s, material)
+        edit_loaded(s, load_material(s, material_id, lock=True), changes)
+
+
+def edit_loaded(s: Session, material: Material, changes: dict[str, Any]) -> None:
+    """The edit of a material already loaded (and locked) in the transaction `s`."""
+    changes = dict(changes)
+    tags = changes.pop("tags", None)
+    for name, value in changes.items():
+        setattr(material, name, value)
+    if tags is not None:
+        _set_tags(s, material, tags)
+    _new_version(s, material)
 
 
 def add_tag(deps: Deps, material_id: int, tag: str) -> bool:
@@ -261,18 +279,30 @@ def publish(
         raise Invalid("take_down_at must be after publish_at", field="take_down_at", rule="window")
     with deps.db.transaction() as s:
         material = load_material(s, material_id, lock=True)
-        if material.status == FAILED:
+        if material.review not in (None, APPROVED):
             raise Conflict(
-                "a material whose processing failed cannot be published; "
-                "retry or replace the file first",
-                rule="failed",
+                f"a try-out post is published by approving it; this one is {material.review}",
+                rule="in_review",
             )
-        material.state = PUBLISHED
-        material.publish_at = publish_at
-        material.take_down_at = take_down_at
-        material.published_at = publish_at or utcnow()
-        material.updated_at = utcnow()
-        log_change(s, material, "publish")
+        publish_loaded(s, material, publish_at, take_down_at)
+
+
+def publish_loaded(
+    s: Session, material: Material, publish_at: datetime | None, take_down_at: datetime | None
+) -> None:
+    """Publishes a material already loaded (and locked) in the transaction `s`."""
+    if material.status == FAILED:
+        raise Conflict(
+            "a material whose processing failed cannot be published; "
+            "retry or replace the file first",
+            rule="failed",
+        )
+    material.state = PUBLISHED
+    material.publish_at = publish_at
+    material.take_down_at = take_down_at
+    material.published_at = publish_at or utcnow()
+    material.updated_at = utcnow()
+    log_change(s, material, "publish")
 
 
 def unpublish(deps: Deps, material_id: int) -> None:
@@ -324,6 +354,8 @@ __all__ = [
     "update_material",
     "add_tag",
     "publish",
+    "publish_loaded",
+    "edit_loaded",
     "unpublish",
     "retry",
     "get_material",

@@ -183,6 +183,7 @@ def _spec(
             price_cents=material.price_cents + markup_cents,
             original_price_cents=material.original_price_cents,
             brand=material.brand,
+            author=material.author_name,
         ),
         seller_name=seller_name,
         code=code,
@@ -221,7 +222,14 @@ def _jpeg(spec: CardSpec, kind: str, cache_key: str, name: str, render) -> Wante
 def _render_card(deps: Deps, spec: CardSpec) -> bytes:
     base = base_image(deps, spec)
     if spec.is_photo:
-        return render_photo_card(base, spec.seller_name, spec.code, spec.url, spec.display_side)
+        return render_photo_card(
+            base,
+            spec.seller_name,
+            spec.code,
+            spec.url,
+            spec.display_side,
+            author=spec.content.author,
+        )
     layout = LAYOUTS[spec.layout]
     scan = provider(spec.layout).make(deps, spec.material_id, spec.code, layout)
     return render_card(base, spec.layout, spec.seller_name, spec.code, scan)

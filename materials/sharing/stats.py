@@ -306,3 +306,22 @@ def variant_stats(deps: Deps, material_id: int, period: Period) -> list[VariantR
 
 def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def reach_by_others(deps: Deps, author_id: int, material_ids: list[int]) -> dict[int, Metrics]:
+    """What other sellers' forwards of each of an author's posts brought, all time: their
+    forwards, the clicks on their links, the orders those links took (the author's own
+    forwards are in their seller stats)."""
+    out: dict[int, Metrics] = {i: Metrics() for i in material_ids}
+    if not material_ids:
+        return out
+    with deps.db.read() as s:
+        for model in EVENTS:
+            stmt = (
+                select(model.material_id, *_measures(model))
+                .where(model.material_id.in_(material_ids), model.seller_id != author_id)
+                .group_by(model.material_id)
+            )
+            for row in s.execute(stmt):
+                out[row[0]].add(_to_metrics(model, tuple(row[1:])))
+    return out

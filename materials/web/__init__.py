@@ -16,11 +16,12 @@ def register_blueprints(app: Flask) -> None:
     from materials.web import auth, compression, edges, errorhandlers, health, security
     from materials.web.api import copies as api_copies
     from materials.web.api import materials as api_materials
+    from materials.web.api import posts as api_posts
     from materials.web.api import search as api_search
     from materials.web.api import sharing as api_sharing
     from materials.web.api import spec as api_spec
     from materials.web.pages import auth as pages_auth
-    from materials.web.pages import ops, public, seller
+    from materials.web.pages import ops, posts, public, seller
     from materials.web.serving import cards, media, redirects, wechat
 
     app.request_class = UploadRequest
@@ -34,12 +35,15 @@ def register_blueprints(app: Flask) -> None:
     pages_auth.init_app(app)
     app.register_blueprint(ops.bp)
     app.register_blueprint(seller.bp)
+    app.register_blueprint(posts.seller_bp)
+    app.register_blueprint(posts.ops_bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(cards.bp)
     app.register_blueprint(redirects.bp)
     app.register_blueprint(wechat.bp)
     app.register_blueprint(api_sharing.bp)
     app.register_blueprint(api_copies.bp)
+    app.register_blueprint(api_posts.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api_spec.bp)
     auth.init_app(app)  # the CSRF guard on every route; per-user limits on the API's views

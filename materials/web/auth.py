@@ -168,7 +168,7 @@ def _user_key() -> str:
 
 
 def _limit_uploads(app: Flask) -> None:
-    """SUCAI_UPLOAD_RATE_LIMIT per user on POST /api/v1/materials; empty: no limit.
+    """SUCAI_UPLOAD_RATE_LIMIT per user on POST /api/v1/materials and /posts; empty: no limit.
 
     The limit runs before the view's role check, so it asks `api_user()` itself (cached for the
     view); a request nobody is signed in for is not counted, the view answers it 401."""
@@ -179,6 +179,7 @@ def _limit_uploads(app: Flask) -> None:
         rule, key_func=_user_key, scope="upload", exempt_when=lambda: api_user() is None
     )
     limit_view(app, "api.create", upload)
+    limit_view(app, "posts_api.create", upload)  # a post is an upload too: the same count
 
 
 def init_app(app: Flask) -> None:

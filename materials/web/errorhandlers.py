@@ -82,17 +82,24 @@ def html_error(status: int, detail: str = "", rule: str = "") -> Response:
     return Response(body, status=status, mimetype="text/html")
 
 
+def _retry_after(exc: Problem, resp: Response) -> Response:
+    seconds = getattr(exc, "retry_after", None)
+    if seconds is not None:
+        resp.headers["Retry-After"] = str(seconds)
+    return resp
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(Problem)
     def on_problem(exc: Problem) -> Response:
         if not _wants_json():
-            return html_error(exc.status, exc.detail, exc.rule)
+            return _retry_after(exc, html_error(exc.status, exc.detail, exc.rule))
         resp = Response(
             json.dumps(exc.to_json(), ensure_ascii=False), status=exc.status, mimetype=PROBLEM_JSON
         )
         if exc.status == 401:
             resp.headers["WWW-Authenticate"] = 'Bearer realm="sucai"'
-        return resp
+        return _retry_after(exc, resp)
 
     @app.errorhandler(StorageError)
     @app.errorhandler(OperationalError)

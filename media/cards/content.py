@@ -10,6 +10,7 @@ class CardContent:
     price_cents: int
     original_price_cents: int | None = None
     brand: str = ""
+    author: str = ""  # a seller's try-out post: credited on the card ("作者 …")
 
     @property
     def shows_original_price(self) -> bool:

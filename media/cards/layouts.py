@@ -67,6 +67,9 @@ class Layout:
     avatar: Box
     seller_name: Text
     code: Text
+    # The author's credit of a seller's try-out post: a pill on the photo's bottom-left corner,
+    # where it reads as a caption of the photo and leaves the text column and QR untouched.
+    author: Text | None = None
     scan_code: str = "qr"
     scan_hint: str = "长按识别二维码"  # the caption's words
     background: RGB = WHITE
@@ -100,6 +103,7 @@ LAYOUTS: dict[str, Layout] = {
         price=Text(64, RED, bold=True, box=Box(56, 700, 968, 76)),
         original_price=Text(28, MUTED),
         brand=Text(26, INK, box=Box(32, 32, 520, 48)),
+        author=Text(26, INK, box=Box(32, 400, 620, 48)),
         footer=Box(0, 796, 1080, 284),
         # 7 px a module for a version-3 link (6 px for version 4); the code's own right edge
         # lines up with the text column's, its quiet zone reaching into the margin.
@@ -121,6 +125,7 @@ LAYOUTS: dict[str, Layout] = {
         price=Text(60, RED, bold=True, box=Box(40, 956, 670, 72)),
         original_price=Text(26, MUTED),
         brand=Text(24, INK, box=Box(24, 24, 420, 44)),
+        author=Text(24, INK, box=Box(24, 622, 480, 44)),
         footer=Box(0, 1052, 750, 282),
         # 6 px a module for a version-3 link: 2 px at a third, the least that scans. 7 px would
         # take 35% of the poster's width.
@@ -142,6 +147,7 @@ LAYOUTS: dict[str, Layout] = {
         price=Text(100, RED, bold=True, box=Box(64, 1444, 952, 116)),
         original_price=Text(40, MUTED),
         brand=Text(34, INK, box=Box(40, 40, 640, 64)),
+        author=Text(34, INK, box=Box(40, 916, 700, 64)),
         footer=Box(0, 1580, 1080, 340),
         scan=Box(785, 1596, 259, 259),  # as the square's: 7 px a module for version 3
         scan_caption=Text(28, MUTED, align="center", box=Box(785, 1858, 259, 40)),
@@ -167,6 +173,7 @@ LAYOUTS["og"] = Layout(
     price=Text(76, RED, bold=True, box=Box(686, 372, 458, 96)),
     original_price=Text(30, MUTED),
     brand=Text(24, INK, box=Box(28, 28, 420, 44)),
+    author=Text(24, INK, box=Box(28, 558, 520, 44)),
     footer=Box(630, 500, 570, 130),
     scan=None,
     scan_caption=None,

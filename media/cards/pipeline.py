@@ -64,6 +64,7 @@ class PhotoContext(Canvas):
     url: str
     max_side: int
     plate_x: int = 0  # left edge of the QR plate: the code label must end before it
+    author: str = ""  # a try-out post's author, credited top-right
 
 
 C = TypeVar("C", bound=Canvas)
@@ -104,9 +105,24 @@ def fit_photo(ctx: BaseContext) -> None:
 
 def brand(ctx: BaseContext) -> None:
     """The brand on a white pill over the photo's top-left corner, when there is one."""
-    style, box = ctx.layout.brand, boxed(ctx.layout.brand)
+    _photo_pill(ctx, ctx.layout.brand, ctx.content.brand)
+
+
+AUTHOR_LABEL = "作者"
+
+
+def author(ctx: BaseContext) -> None:
+    """A try-out post's author on a white pill over the photo's bottom-left corner."""
+    name = printable(ctx.content.author)
+    if name and ctx.layout.author is not None:
+        _photo_pill(ctx, ctx.layout.author, f"{AUTHOR_LABEL} {name}")
+
+
+def _photo_pill(ctx: BaseContext, style: Text, text: str) -> None:
+    """One line of `text` on a white pill at the left of the style's box, if there is text."""
+    box = boxed(style)
     pad = round(style.size * 0.75)
-    lines = lay_out(ctx.content.brand, style, box.w - 2 * pad, max_lines=1)
+    lines = lay_out(text, style, box.w - 2 * pad, max_lines=1)
     if not lines[0]:
         return
     width = round(get_font(style.size, style.bold).getlength(lines[0])) + 2 * pad
@@ -174,7 +190,7 @@ def footer(ctx: BaseContext) -> None:
         draw_in_box(ctx.draw, ctx.layout.scan_hint, ctx.layout.scan_caption)
 
 
-BASE_STEPS = (new_canvas, fit_photo, brand, title, copy_text, price, footer)
+BASE_STEPS = (new_canvas, fit_photo, brand, author, title, copy_text, price, footer)
 
 
 # -- card: per seller -----------------------------------------------------------------------
@@ -263,7 +279,24 @@ def code_label(ctx: PhotoContext) -> None:
     draw_lines(ctx.draw, [line], style, Box(box.x + pad, box.y, width, box.h), box.y)
 
 
-PHOTO_STEPS = (fit_within, qr_plate, code_label, encode)
+def author_label(ctx: PhotoContext) -> None:
+    """A try-out post's author ("作者 小李") on the same dark pill, top-right: away from the
+    code label and the QR, and from the number a gallery puts on a photo's top-left."""
+    name = printable(ctx.author)
+    if not name:
+        return
+    margin = _stamp_px(ctx, "margin")
+    style = Text(max(12, _stamp_px(ctx, "text")), (255, 255, 255), line_height=1.6)
+    pad = round(style.size * 0.7)
+    room = ctx.canvas.width - 2 * margin - 2 * pad
+    line = lay_out(f"{AUTHOR_LABEL} {name}", style, max(0, room), max_lines=1)[0]
+    width = round(text_width(style.size, style.bold, line)) + 2 * pad
+    box = Box(ctx.canvas.width - margin - width, margin, width, style.line_px)
+    pill(ctx.canvas, box, PHOTO_STAMP["label"])
+    draw_lines(ctx.draw, [line], style, Box(box.x + pad, box.y, width, box.h), box.y)
+
+
+PHOTO_STEPS = (fit_within, qr_plate, code_label, author_label, encode)
 
 
 # -- entry points ---------------------------------------------------------------------------
@@ -288,8 +321,14 @@ def render_card(
 
 
 def render_photo_card(
-    photo: Image.Image, seller_name: str, code: str, url: str, max_side: int = 1080
+    photo: Image.Image,
+    seller_name: str,
+    code: str,
+    url: str,
+    max_side: int = 1080,
+    author: str = "",
 ) -> bytes:
     """One 9-grid photo fitted within `max_side`, with a small QR for `url` and a discreet code
-    label, as JPEG bytes."""
-    return run(PHOTO_STEPS, PhotoContext(photo, seller_name, code, url, max_side)).jpeg
+    label (and the author of a try-out post, top-right), as JPEG bytes."""
+    ctx = PhotoContext(photo, seller_name, code, url, max_side, author=author)
+    return run(PHOTO_STEPS, ctx).jpeg

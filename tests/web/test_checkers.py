@@ -43,12 +43,31 @@ def checked_material(client, ops_user, small_jpeg, short_clip) -> int:
     )
 
 
-def pages(material_id: int, code: str) -> dict[str, list[str]]:
+@pytest.fixture
+def pending_post(client, checked_material, seller_user, small_jpeg) -> int:
+    """A try-out post waiting for review: the review queue and the author's list show it."""
+    from tests.web.api.test_posts import post_post
+
+    resp = post_post(client, seller_user["headers"], checked_material, [(small_jpeg, "p.jpg")])
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
+def pages(material_id: int, code: str, post_id: int) -> dict[str, list[str]]:
     """Who signs in (None: nobody) -> the paths that face shows."""
     m = material_id
     return {
-        "ops": ["/ops/", "/ops/new", f"/ops/m/{m}", "/ops/stats"],
-        "seller": ["/h5/", "/h5/search", f"/h5/m/{m}", "/h5/stats", "/h5/favorites"],
+        "ops": ["/ops/", "/ops/new", f"/ops/m/{m}", "/ops/stats", "/ops/review/"],
+        "seller": [
+            "/h5/",
+            "/h5/search",
+            f"/h5/m/{m}",
+            "/h5/stats",
+            "/h5/favorites",
+            f"/h5/m/{m}/post",
+            "/h5/posts",
+            f"/h5/posts/{post_id}",
+        ],
         "wechat": [f"/h5/m/{m}"],  # the seller's material page as WeChat's browser gets it
         "public": [f"/m/{m}", f"/m/{m}?ref={code}", f"/embed/{m}", f"/embed/{m}?ref={code}"],
         "signin": ["/signin"],
@@ -76,11 +95,12 @@ def _signed_in(browser, live_server: str, face: str, users: dict):
 
 
 @pytest.fixture
-def faces(browser, live_server, worker, checked_material, ops_user, seller_user):
+def faces(browser, live_server, worker, checked_material, pending_post, ops_user, seller_user):
     """(context, paths) for each face, signed in as its user."""
     users = {"ops": ops_user, "seller": seller_user, "wechat": seller_user}
     out = {}
-    for face, paths in pages(checked_material, seller_user["referral_code"]).items():
+    code = seller_user["referral_code"]
+    for face, paths in pages(checked_material, code, pending_post).items():
         out[face] = (_signed_in(browser, live_server, face, users), paths)
     yield out
     for context, _ in out.values():

@@ -104,6 +104,7 @@ def setting(keyword: str, name: str) -> dict[str, Any]:
     return {"x-setting": {keyword: name}}
 
 
+# setting("text", NAME): text_schema(<the setting>); "required_text": the same, not empty.
 TEXT_KEYWORDS = ("text", "required_text")
 
 

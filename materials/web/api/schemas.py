@@ -13,14 +13,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from materials.catalogue import posts
 from materials.models import (
     DRAFT,
     EXPIRED,
     FAILED,
     MAX_ID,
+    PENDING,
     PROCESSING,
     PUBLISHED,
     READY,
+    REVIEWS,
     SCHEDULED,
     TAKEN_DOWN,
 )
@@ -232,6 +235,65 @@ class MaterialQuery(Part):
     category: _text("category", 200) = omitted()
     page: query_int(1, 100_000) = 1
     per_page: query_int(1, 100) = 20
+
+
+# ---------------------------------------------------------------- try-out posts: requests
+
+
+PostText = checked(
+    str,
+    lambda v: posts.parse_text(v, _max_text()),
+    setting("required_text", "MAX_TEXT_CHARS"),
+)
+PostTitle = checked(str, posts.parse_title, text_schema(TITLE_CHARS))
+
+
+class PostUpload(Part):
+    """POST /posts, multipart/form-data: the material whose product it is about, the seller's
+    text (and a title, else the product's), 1-9 photos and at most one video."""
+
+    material_id: query_int(1, MAX_ID)
+    title: PostTitle = ""
+    text: PostText
+    photos: Annotated[
+        list[upload("MAX_PHOTO_BYTES")],
+        Field(min_length=1, json_schema_extra=setting("maxItems", "MAX_PHOTOS")),
+    ]
+    video: single_upload("MAX_VIDEO_BYTES") = omitted()
+
+
+class PostEdit(Part):
+    """PATCH /posts/{post_id}: the author's new text (and title), while the post waits or
+    was sent back."""
+
+    title: PostTitle = ""
+    text: PostText
+
+
+REASON = text_schema(posts.REASON_CHARS, required=True)
+
+
+class ReviewDecision(Part):
+    """Reject, or send back for changes: the reason the seller is shown."""
+
+    reason: checked(str, posts.parse_reason, REASON)
+
+
+def _strict_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise refuse("type", "must be true or false", field="trusted")
+    return value
+
+
+class TrustChange(Part):
+    """PUT /sellers/{seller_id}/trust: whether the seller's posts skip the review queue."""
+
+    trusted: checked(bool, _strict_bool, {"type": "boolean"})
+
+
+class ReviewQuery(Part):
+    review: Literal[REVIEWS] = PENDING
+    limit: query_int(1, 100) = 50
 
 
 # ---------------------------------------------------------------- search: request
@@ -507,6 +569,7 @@ class Hit(Answer):
     tags: list[str]
     has_video: bool
     forward_count: int
+    author: str | None = Field(description="a try-out post's author (its seller's name)")
     published_at: AwareDatetime | None
     thumbnail: Url | None
     highlight: Highlight
@@ -699,6 +762,55 @@ class VariantMetrics(Metrics):
 class VariantStats(PeriodAnswer):
     material_id: int
     variants: list[VariantMetrics]
+
+
+class Person(Answer):
+    id: int
+    name: str
+
+
+class Origin(Answer):
+    """The material whose product the post is about."""
+
+    id: int
+    title: str
+
+
+class Reach(Metrics):
+    """What other sellers' forwards of the post brought (the author's own are not counted)."""
+
+
+class Post(Answer):
+    """A try-out post: a material with an author and a review."""
+
+    id: int
+    title: str
+    text: str
+    review: Literal[REVIEWS]
+    reason: str | None = Field(description="why it was rejected or sent back")
+    reviewed_at: AwareDatetime | None
+    author: Person | None
+    origin: Origin | None
+    status: Status
+    error: str | None
+    publication: Publication
+    version: int
+    forward_count: int
+    reach: Reach
+    page: Url | None = Field(description="the public share page, while the post is live")
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    assets: list[Asset]
+
+
+class PostList(Answer):
+    items: list[Post]
+
+
+class SellerTrust(Answer):
+    id: int
+    name: str
+    trusted: bool
 
 
 class Problem(Answer):

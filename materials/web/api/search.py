@@ -46,6 +46,7 @@ def hit_json(hit: Hit, m: Material) -> dict[str, Any]:
         "tags": m.tags,
         "has_video": m.video is not None,
         "forward_count": m.forward_count,
+        "author": m.author_name or None,
         "published_at": iso(m.published_at),
         "thumbnail": _thumbnail(m),
         "highlight": {"title": str(hit.title), "copy": str(hit.copy)},

@@ -162,12 +162,12 @@ def operation(
 # ---------------------------------------------------------------- the document
 
 
-def _link(target: str) -> dict[str, Any]:
-    return {"operationId": target, "parameters": {"material_id": "$response.body#/id"}}
+def _link(target: str, param: str = "material_id") -> dict[str, Any]:
+    return {"operationId": target, "parameters": {param: "$response.body#/id"}}
 
 
-def _links(*targets: str) -> dict[str, Any]:
-    return {target: _link(target) for target in targets}
+def _links(*targets: str, param: str = "material_id") -> dict[str, Any]:
+    return {target: _link(target, param) for target in targets}
 
 
 EDITS = ("getMaterial", "patchMaterial", "publishMaterial", "unpublishMaterial", "retryMaterial")
@@ -178,7 +178,13 @@ LINKS = {
     ("getMaterial", "200"): _links("patchMaterial", "publishMaterial"),
     ("patchMaterial", "200"): _links("getMaterial", "publishMaterial"),
     ("publishMaterial", "200"): _links("getMaterial", "unpublishMaterial"),
+    ("createPost", "201"): _links(
+        "getPost", "editPost", "approvePost", "rejectPost", "requestPostChanges", param="post_id"
+    ),
+    ("requestPostChanges", "200"): _links("editPost", "resubmitPost", param="post_id"),
 }
+# Path parameters that are ids: 32-bit, as the database holds them.
+ID_PARAMS = ("material_id", "post_id", "seller_id", "variant_id")
 
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer"},
@@ -234,7 +240,7 @@ def _finish_operation(method: str, op: dict[str, Any]) -> None:
     for param in op.get("parameters", []):
         if not param.get("description"):
             param.pop("description", None)
-        if param["in"] == "path" and param["name"] in ("material_id", "variant_id"):
+        if param["in"] == "path" and param["name"] in ID_PARAMS:
             param["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     for status, answer in op["responses"].items():
         if status[0] in "45" and "content" in answer:
@@ -246,7 +252,7 @@ def _finish_operation(method: str, op: dict[str, Any]) -> None:
     body = op.get("requestBody", {}).get("content", {})
     if method == "patch" and "multipart/form-data" in body:
         body["application/x-www-form-urlencoded"] = body["multipart/form-data"]
-    if op_id == "createMaterial":
+    if op_id in ("createMaterial", "createPost"):
         body["multipart/form-data"]["encoding"] = FILE_TYPES
     if op_id == "publishMaterial":
         op["requestBody"]["required"] = False

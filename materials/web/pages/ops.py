@@ -210,12 +210,15 @@ def publish(material_id: int) -> Response:
     return _back(material_id)
 
 
+PUBLISH_ERRORS = {
+    "failed": "处理失败的素材不能发布：请先重试或替换文件。",
+    "window": "下架时间必须晚于上架时间。",
+    "in_review": "这是店主的试用体验：请在「试用体验审核」里通过，通过即发布。",
+}
+
+
 def _publish_error(exc: Problem) -> str:
-    if exc.rule == "failed":
-        return "处理失败的素材不能发布：请先重试或替换文件。"
-    if exc.rule == "window":
-        return "下架时间必须晚于上架时间。"
-    return exc.detail
+    return PUBLISH_ERRORS.get(exc.rule, exc.detail)
 
 
 @bp.post("/m/<int:material_id>/unpublish")
