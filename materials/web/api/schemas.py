@@ -460,6 +460,11 @@ class Cards(Answer):
     story: Url
     moments: Url | None = Field(None, description="only where a mini-program is configured")
     photos: list[Url]
+    video: Url | None = Field(
+        None,
+        description="the material's video with the seller's ~2 s end card (photo, title, "
+        "price, the QR of the seller's link, the code): the video to forward; null without one",
+    )
 
 
 class Share(Answer):
@@ -471,7 +476,7 @@ class Share(Answer):
     link: Url
     text: str
     cards: Cards
-    video: Url | None
+    video: Url | None = Field(description="the transcoded video, without the end card")
     poster: Url | None
     forward_count: int
 

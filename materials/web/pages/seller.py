@@ -127,6 +127,7 @@ def forward_payload(material: Material, code: str) -> dict:
         "cards": share.photo_cards,
         "video": video,
         "poster": poster,
+        "stamped_video": share.video,  # the video with the seller's end card: the one to forward
     }
 
 
@@ -152,6 +153,7 @@ def material(material_id: int) -> Response:
             code=code,
             payload=payload,
             video=video,
+            stamped_video=payload["stamped_video"],
             poster=poster,
             favorite=browse.is_favorite(get_deps(), g.user.id, m.id),
             in_wechat=in_wechat(),
