@@ -175,8 +175,11 @@ def segment_args(stream: Stream) -> list[str]:
 
 
 def segment_filters(stream: Stream) -> str:
-    """The one decoded frame, converted once and repeated (a looped input would decode and
-    convert it again for every frame: 3x the CPU here), with the video's sample aspect."""
+    """The one decoded frame, converted once and repeated at the video's frame rate (a
+    looped input would decode and convert it again for every frame: 3x the CPU here), with
+    the video's sample aspect. Every frame is kept, though the card is still: fewer frames
+    (tried: one each 0.5 s) make x264's B-frame timestamps stretch the last sample's
+    duration, and the file then reports ~0.5 s more than it plays."""
     filters = [f"format={stream.pix_fmt}", "loop=loop=-1:size=1"]
     if stream.sps.get("aspect_ratio_info_present_flag"):
         sar = _sar(stream.sps)

@@ -82,7 +82,7 @@ def test_the_stamped_video_is_the_video_copied_then_two_seconds_of_card(tmp_path
     before = mp4s.packet_hashes(source)
     after = mp4s.packet_hashes(out)
     assert after[: len(before)] == before
-    assert len(after) - len(before) == round(2 * stream.frame_rate)
+    assert len(after) - len(before) == round(2 * stream.frame_rate)  # at the video's rate
     last = mp4s.last_frame(out, tmp_path)
     assert last.size == (stream.width, stream.height)
     for name, read in DECODERS.items():

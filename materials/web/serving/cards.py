@@ -78,9 +78,10 @@ def _stored_video(deps: Deps, key: str, etag: str) -> Response:
         return resp
     if path is not None:
         return send_file(path, mimetype="video/mp4", conditional=True, etag=etag)
-    resp = Response(deps.storage.get_bytes(key), mimetype="video/mp4")
+    data = deps.storage.get_bytes(key)  # an object store: the app sends it, ranges too
+    resp = Response(data, mimetype="video/mp4")
     resp.set_etag(etag)  # before the ranges: If-Range compares it
-    return resp.make_conditional(request, accept_ranges=True)
+    return resp.make_conditional(request, accept_ranges=True, complete_length=len(data))
 
 
 def _busy(message: str, retry: int = 1) -> Response:
