@@ -4,6 +4,8 @@ with ffprobe, decoded through, its last frame's QR read by ZXing-C++ and ZBar.""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -184,3 +186,20 @@ def test_database_or_storage_down_is_a_503(app, settings, backend, material, sel
         assert resp.status_code == 503 and resp.get_json()["rule"] == rule
     finally:
         get_deps(down).db.dispose()
+
+
+def test_parallel_first_requests_stamp_once(app, material, seller):
+    url = video_url(material["id"], seller["referral_code"])
+    answers: list = []
+
+    def ask() -> None:
+        answers.append(get(app.test_client(), url))
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert [a.status_code for a in answers] == [200] * 6
+    assert len({a.get_data() for a in answers}) == 1
+    assert renders(app)["video"] == 1
