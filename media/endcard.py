@@ -19,6 +19,7 @@ files, their demuxers forced where ffmpeg lets us.
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ BACKDROP_BLUR = 28
 BACKDROP_BRIGHTNESS = 0.55
 
 PROFILES = {66: "baseline", 77: "main", 100: "high"}
-# H.264 VUI chroma_sample_loc_type n is ffmpeg's AVChromaLocation n + 1.
+# One traced syntax element: bit offset, name (maybe indexed), bits, "= value".
 _TRACE_LINE = re.compile(r"^\d+\s+(\w+)(?:\[[^\]]*\])*\s+[01]*\s*= (-?\d+)$")
 
 
@@ -105,6 +106,8 @@ def _stream(input_report: str, parameter_sets: str) -> Stream:
     if v is None or tbn is None:
         raise EndCardMismatch("not an H.264 video ffmpeg reports")
     a = re.search(r"Audio: aac\b[^\n]*?, (\d+) Hz, (mono|stereo)", input_report)
+    if a is None and "Audio:" in input_report:  # the transcode makes AAC, mono or stereo
+        raise EndCardMismatch("an audio track the end card cannot match")
     sps: dict[str, int] = {}
     for line in parameter_sets.split("Picture Parameter Set")[0].splitlines():
         m = _TRACE_LINE.match(line.strip())
@@ -137,12 +140,10 @@ def end_frame(card: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def _backdrop(card: Image.Image, size: tuple[int, int]) -> Image.Image:
     scale = max(size[0] / card.width, size[1] / card.height) / 8  # blur a small copy: cheap
-    small = card.resize((max(1, round(card.width * scale)), max(1, round(card.height * scale))))
+    small = card.resize((math.ceil(card.width * scale), math.ceil(card.height * scale)))
     small = small.filter(ImageFilter.GaussianBlur(BACKDROP_BLUR / 8))
     small = ImageEnhance.Brightness(small).enhance(BACKDROP_BRIGHTNESS)
-    grown = small.resize(
-        (round(small.width * 8), round(small.height * 8)), Image.Resampling.BILINEAR
-    )
+    grown = small.resize((small.width * 8, small.height * 8), Image.Resampling.BILINEAR)
     left, top = (grown.width - size[0]) // 2, (grown.height - size[1]) // 2
     return grown.crop((left, top, left + size[0], top + size[1]))
 
@@ -169,6 +170,7 @@ def segment_args(stream: Stream) -> list[str]:
             args += ["-color_trc", str(sps["transfer_characteristics"])]
             args += ["-colorspace", str(sps["matrix_coefficients"])]
     if sps.get("chroma_loc_info_present_flag"):
+        # H.264's chroma_sample_loc_type n is ffmpeg's AVChromaLocation n + 1.
         loc = sps.get("chroma_sample_loc_type_top_field", 0) + 1
         args += ["-chroma_sample_location", str(loc)]
     return args
