@@ -35,6 +35,10 @@ class Urls:
     def card(self, material_id: int, code: str, layout: str) -> str:
         return f"/cards/{material_id}/{code}/{layout}.jpg"
 
+    def stamped_video(self, material_id: int, code: str) -> str:
+        """The material's video with the seller's end card (their QR and code) after it."""
+        return f"/cards/{material_id}/{code}/video.mp4"
+
     def share(self, material_id: int, code: str | None = None) -> str:
         return f"/m/{material_id}" + (f"?ref={code}" if code else "")
 

@@ -34,7 +34,7 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def _safe_input(path: str | Path, mime: str) -> list[str]:
+def safe_input(path: str | Path, mime: str) -> list[str]:
     return ["-protocol_whitelist", "file", "-f", DEMUXER[mime], "-i", f"file:{path}"]
 
 
@@ -60,26 +60,26 @@ def probe(
     it costs milliseconds. The same run prints the stream report the probe parses."""
     if mime not in DEMUXER:
         raise MediaRejected("unsupported_type", f"{mime} is not an accepted video container")
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *_safe_input(path, mime)]
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *safe_input(path, mime)]
     if play_cap is not None:
         cmd += [
             "-nostats", "-progress", "pipe:1", "-map", "0:v:0?", "-map", "0:a:0?",
             "-c", "copy", "-t", f"{play_cap + 1:.3f}", "-f", "null", "-",
         ]  # fmt: skip
-    out = _bounded(cmd, limits, "probing")
+    out = bounded(cmd, limits, "probing")
     report = out.stderr.decode("utf-8", "replace")
     match = re.search(r"^Input #0, ([^ ]+), from", report, re.M)
     if not match or match.group(1).rstrip(",") not in ALLOWED_FORMAT_NAMES:
         raise MediaRejected("unreadable_video", "not a readable MP4, MOV or WebM video")
-    info = _parse_report(_input_part(report), str(path), match.group(1).rstrip(","))
+    info = _parse_report(input_part(report), str(path), match.group(1).rstrip(","))
     if play_cap is None:
         return info
     if out.returncode != 0:  # the playing time is unknown: the cap cannot be said to hold
-        raise MediaRejected("unreadable_video", f"ffmpeg could not play it through: {_tail(out)}")
+        raise MediaRejected("unreadable_video", f"ffmpeg could not play it through: {tail(out)}")
     return VideoInfo(**{**info.__dict__, "played": _played(out.stdout)})
 
 
-def _input_part(report: str) -> str:
+def input_part(report: str) -> str:
     """The report on the input alone: moviepy's parser misreads the null output's streams."""
     return re.split(r"^(?:Stream mapping:|Output #0)", report, maxsplit=1, flags=re.M)[0]
 
@@ -132,6 +132,16 @@ def transcode_limits(base: Limits, seconds: float) -> Limits:
     )
 
 
+# The transcode's encoders. The video end card (endcard.py) encodes its segment with exactly
+# these, so its parameter sets match the video's and the two join by stream copy: x264 derives
+# its PPS from the rate control (CRF 23 gives pic_init_qp 23), its SPS from these and the size.
+H264 = [
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+    "-profile:v", "high",
+]  # fmt: skip
+AAC = ["-c:a", "aac", "-b:a", "128k", "-ac", "2"]
+
+
 def transcode(
     src: str | Path,
     mime: str,
@@ -147,14 +157,12 @@ def transcode(
     w, h = target_size(info.width, info.height, short_side)
     cmd = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        *_safe_input(src, mime), "-t", f"{max_seconds:.3f}",
+        *safe_input(src, mime), "-t", f"{max_seconds:.3f}",
         "-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1", "-map_chapters", "-1",
-        "-vf", f"scale={w}:{h}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
-        "-pix_fmt", "yuv420p", "-profile:v", "high",
-        "-c:a", "aac", "-b:a", "128k", "-ac", "2",
+        "-vf", f"scale={w}:{h}", *H264, *AAC,
         "-movflags", "+faststart", "-f", "mp4", f"file:{dst}",
     ]  # fmt: skip
-    _run(cmd, limits, "transcoding")
+    run(cmd, limits, "transcoding")
     return w, h
 
 
@@ -163,24 +171,24 @@ def poster(src_mp4: str | Path, duration: float, dst: str | Path, *, limits: Lim
     at = min(1.0, duration / 3) if duration else 0.0
     cmd = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        "-ss", f"{at:.2f}", *_safe_input(src_mp4, "video/mp4"),
+        "-ss", f"{at:.2f}", *safe_input(src_mp4, "video/mp4"),
         "-frames:v", "1", "-q:v", "3", "-map_metadata", "-1", "-f", "image2", f"file:{dst}",
     ]  # fmt: skip
-    _run(cmd, limits, "taking the poster frame")
+    run(cmd, limits, "taking the poster frame")
 
 
-def _run(cmd: list[str], limits: Limits, what: str) -> None:
-    out = _bounded(cmd, limits, what)
+def run(cmd: list[str], limits: Limits, what: str) -> None:
+    out = bounded(cmd, limits, what)
     if out.returncode != 0:
-        raise RuntimeError(f"{what} failed: {_tail(out)}")
+        raise RuntimeError(f"{what} failed: {tail(out)}")
 
 
-def _tail(out: subprocess.CompletedProcess[bytes]) -> str:
+def tail(out: subprocess.CompletedProcess[bytes]) -> str:
     lines = out.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
     return " / ".join(lines) or f"ffmpeg exit {out.returncode}"
 
 
-def _bounded(cmd: list[str], limits: Limits, what: str) -> subprocess.CompletedProcess[bytes]:
+def bounded(cmd: list[str], limits: Limits, what: str) -> subprocess.CompletedProcess[bytes]:
     """ffmpeg under `limits`; a breach raises MediaRejected("too_costly")."""
     try:
         out = subprocess.run(

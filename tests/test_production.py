@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from media.samples import jpeg_bytes, product_image
+from media.samples import jpeg_bytes, make_clip, product_image
 from tests.conftest import free_port, wait_for_port
 from tests.helpers import wait_until
 from tests.test_procfile import ROOT, flask
@@ -98,7 +98,7 @@ def material(shape) -> dict:
     return live_material(shape, jpeg_bytes(product_image(640, 480, seed=1)))
 
 
-def live_material(shape, photo: bytes) -> dict:
+def live_material(shape, photo: bytes, video: bytes | None = None) -> dict:
     """Uploaded through nginx (the body buffered there), processed by the worker, published."""
     ops = {"Authorization": f"Bearer {shape['users']['ops']['token']}"}
     boundary = "b0undary"
@@ -116,8 +116,18 @@ def live_material(shape, photo: bytes) -> dict:
             f"Content-Type: image/jpeg\r\n\r\n"
         ).encode()
         + photo
-        + f"\r\n--{boundary}--\r\n".encode()
+        + b"\r\n"
     )
+    if video is not None:
+        body += (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="video"; '
+                f'filename="clip.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+            ).encode()
+            + video
+            + b"\r\n"
+        )
+    body += f"--{boundary}--\r\n".encode()
     conn = shape["port"]
     headers = {**ops, "Content-Type": f"multipart/form-data; boundary={boundary}"}
     status, _, created = fetch(conn, "POST", "/api/v1/materials", body, headers)
@@ -128,7 +138,7 @@ def live_material(shape, photo: bytes) -> dict:
         got = json.loads(fetch(conn, "GET", f"/api/v1/materials/{mid}", headers=ops)[2])
         return got["status"] == "ready"
 
-    wait_until(ready, 60)
+    wait_until(ready, 120)
     as_json = {**ops, "Content-Type": "application/json"}
     status, _, published = fetch(conn, "POST", f"/api/v1/materials/{mid}/publish", b"{}", as_json)
     assert status == 200, published
@@ -155,6 +165,24 @@ def test_cards_are_cached_by_nginx_and_handed_over_by_the_app(shape, material):
         assert accel[name] == first[name], name
     assert "last-modified" not in accel and "x-accel-redirect" not in accel
     wait_until(lambda: re.search(rf'"GET {re.escape(other)} HTTP/1.[01]" 200 0 ', _log(shape)), 10)
+
+
+def test_the_stamped_video_is_sent_by_nginx_with_ranges(shape):
+    """The app stamps the video once and hands the stored file to nginx (X-Accel-Redirect),
+    which sends it, and byte ranges of it, as phones ask to play and seek."""
+    clip = make_clip(shape["data"] / "clip.mp4", seconds=2, width=320, height=568).read_bytes()
+    m = live_material(shape, jpeg_bytes(product_image(640, 640, seed=2)), clip)
+    code = shape["users"]["seller"]["referral_code"]
+    path, conn = f"/cards/{m['id']}/{code}/video.mp4", shape["port"]
+    status, first, data = fetch(conn, "GET", path)
+    assert status == 200 and first["content-type"] == "video/mp4" and data[4:8] == b"ftyp"
+    assert first["cache-control"] == "public, max-age=300, must-revalidate"
+    status, part, some = fetch(conn, "GET", path, headers={"Range": "bytes=100-199"})
+    assert status == 206 and some == data[100:200]
+    assert part["content-range"] == f"bytes 100-199/{len(data)}"
+    status, again, same = fetch(Path(shape["run"]) / "web.sock", "GET", path)
+    assert status == 200 and same == b"" and again["x-accel-redirect"].startswith("/_stored/")
+    assert again["etag"] == first["etag"]
 
 
 def _log(shape) -> str:

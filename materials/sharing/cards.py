@@ -73,7 +73,7 @@ class CardSpec:
 
     @property
     def base_key(self) -> str:
-        return _digest(
+        return digest(
             "base",
             RENDERER_VERSION,
             BASE_QUALITY,
@@ -90,10 +90,10 @@ class CardSpec:
 
     @property
     def cache_key(self) -> str:
-        return _digest("card", self.base_key, self.seller_name, self.code, self.scan)
+        return digest("card", self.base_key, self.seller_name, self.code, self.scan)
 
 
-def _digest(*parts: object) -> str:
+def digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
 
 

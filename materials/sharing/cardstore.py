@@ -23,7 +23,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import delete, select, update
@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from materials.models import Card, utcnow
 from materials.platform.deps import Deps
 
+T = TypeVar("T")
 CLAIM_STALE_SECONDS = 20  # a render takes well under a second; a claim this old is abandoned
 WAIT_SECONDS = 30  # give up waiting for another process's render after this long
 POLL_SECONDS = 0.02
@@ -126,10 +127,21 @@ def cache_for(deps: Deps) -> CardCache:
 def get_or_render(deps: Deps, wanted: Wanted) -> tuple[bytes, bool]:
     """The stored bytes for `wanted`, rendering and storing them if nobody has yet.
     Returns (bytes, rendered_here)."""
+    return _awaited(deps, wanted, lambda: _attempt(deps, wanted))
+
+
+def get_or_render_key(deps: Deps, wanted: Wanted) -> tuple[str, bool]:
+    """The storage key of `wanted`'s stored render, rendering and storing it if nobody has
+    yet; nothing is read back (a stamped video is megabytes: it is served from storage, with
+    ranges). Returns (key, rendered_here)."""
+    return _awaited(deps, wanted, lambda: _attempt_key(deps, wanted))
+
+
+def _awaited(deps: Deps, wanted: Wanted, attempt: Callable[[], T | None]) -> T:
     with cache_for(deps).locks.hold(wanted.cache_key):
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
-            got = _attempt(deps, wanted)
+            got = attempt()
             if got is not None:
                 return got
             if time.monotonic() > deadline:
@@ -164,6 +176,35 @@ def _attempt(deps: Deps, wanted: Wanted) -> tuple[bytes, bool] | None:
     if _is_stale(row) and _take_over(deps, row):
         return _produce(deps, wanted)
     return None
+
+
+def _attempt_key(deps: Deps, wanted: Wanted) -> tuple[str, bool] | None:
+    """_attempt, answering the stored object's key (checked to exist) instead of its bytes."""
+    row = _row(deps, wanted.cache_key)
+    if row is None:
+        return _produce_key(deps, wanted) if _claim(deps, wanted) else None
+    if row.size > 0:
+        return (row.key, False) if _still_stored(deps, row) else None
+    if _is_stale(row) and _take_over(deps, row):
+        return _produce_key(deps, wanted)
+    return None
+
+
+def _produce_key(deps: Deps, wanted: Wanted) -> tuple[str, bool] | None:
+    data, here = _produce(deps, wanted)
+    if here:
+        row = _row(deps, wanted.cache_key)
+        return (row.key, True) if row is not None and row.size > 0 else None
+    return None  # someone else's finished meanwhile: look at the row again
+
+
+def _still_stored(deps: Deps, row: Card) -> bool:
+    """Whether the row's object exists; a lost one drops the row, to be rendered again."""
+    if deps.storage.exists(row.key):
+        return True
+    with deps.db.transaction() as s:
+        s.execute(delete(Card).where(Card.id == row.id, Card.key == row.key))
+    return False
 
 
 def _row(deps: Deps, cache_key: str) -> Card | None:

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from materials.catalogue.lifecycle import load_material, log_change
 from materials.errors import NotFound
 from materials.formatting import yuan_short
-from materials.models import Forward, Material, User, utcnow
+from materials.models import READY, Forward, Material, User, utcnow
 from materials.platform.deps import Deps
 from materials.sharing import copies
 from materials.sharing.cards import offered_layouts
@@ -38,6 +38,7 @@ class Share:
     price_cents: int  # the seller's price: the material's plus their markup
     cards: dict[str, str]  # layout -> path: square, poster, story (and moments, if offered)
     photo_cards: list[str]  # photo-1 … photo-n paths, the 9-grid
+    video: str | None  # the video with the seller's end card, when the material has a video
     forward_count: int
 
 
@@ -85,8 +86,16 @@ def share(deps: Deps, material: Material, seller: User) -> Share:
             deps.urls.card(material.id, code, f"photo-{n}")
             for n in range(1, len(material.photos) + 1)
         ],
+        video=_stamped_video(deps, material, code),
         forward_count=material.forward_count,
     )
+
+
+def _stamped_video(deps: Deps, material: Material, code: str) -> str | None:
+    asset = material.video
+    if asset is None or asset.status != READY or asset.rendition("video") is None:
+        return None
+    return deps.urls.stamped_video(material.id, code)
 
 
 def share_text(title: str, body: str, price_cents: int, link: str) -> str:

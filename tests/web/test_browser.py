@@ -374,7 +374,9 @@ def test_seller_forwards_inside_wechat(
     video = page.locator("#wx-video")
     video.scroll_into_view_if_needed()
     assert "在浏览器打开" in video.inner_text()
-    assert page.get_attribute("#wx-video video", "src").startswith("/media/renditions/")
+    stamped = f"/cards/{sunscreen}/{seller_user['referral_code']}/video.mp4"
+    assert page.get_attribute("#wx-video video", "src") == stamped
+    assert page.evaluate(PLAY_TO_THE_END_JS) == pytest.approx(4.0, abs=0.15)  # 2 s + end card
     page.locator("#wx-video .wx-poster").evaluate("img => img.decode()")
     page.tap("#copy-link")
     page.wait_for_function(
@@ -390,6 +392,23 @@ def test_seller_forwards_inside_wechat(
     wait_until(lambda: _forward_count(client, ops_user, sunscreen) == 1, timeout=10)
     assert console_errors == []
     context.close()
+
+
+# The stamped video (the 2 s clip and the seller's 2 s end card), loaded and shown at its end.
+PLAY_TO_THE_END_JS = """async () => {
+  const v = document.querySelector('#wx-video video');
+  v.preload = 'auto';
+  const loaded = new Promise((ok, no) => {
+    v.onloadedmetadata = ok;
+    v.onerror = () => no(new Error('video error ' + (v.error && v.error.code)));
+  });
+  v.load();
+  await loaded;
+  const seeked = new Promise((ok) => { v.onseeked = ok; });
+  v.currentTime = v.duration - 0.05;
+  await seeked;
+  return v.duration;
+}"""
 
 
 # Web Share with files, as Android Chrome has it; headless Chromium here has none.

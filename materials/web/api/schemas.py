@@ -608,6 +608,11 @@ class Cards(Answer):
     story: Url
     moments: Url | None = Field(None, description="only where a mini-program is configured")
     photos: list[Url]
+    video: Url | None = Field(
+        None,
+        description="the material's video with the seller's ~2 s end card (photo, title, "
+        "price, the QR of the seller's link, the code): the video to forward; null without one",
+    )
 
 
 class CopyUsed(Answer):
@@ -634,7 +639,7 @@ class Share(Answer):
     copy_: CopyUsed = Field(alias="copy")
     price: Money
     cards: Cards
-    video: Url | None
+    video: Url | None = Field(description="the transcoded video, without the end card")
     poster: Url | None
     forward_count: int
 

@@ -64,6 +64,7 @@ def share_response(share: forwarding.Share) -> Response:
         "cards": {
             **{name: urls.absolute(path) for name, path in share.cards.items()},
             "photos": [urls.absolute(path) for path in share.photo_cards],
+            "video": urls.absolute(share.video) if share.video else None,
         },
         "video": None,
         "poster": None,

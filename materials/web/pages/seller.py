@@ -127,6 +127,7 @@ def forward_payload(share: forwarding.Share) -> dict:
         "cards": share.photo_cards,
         "video": video,
         "poster": poster,
+        "stamped_video": share.video,  # the video with the seller's end card: the one to forward
     }
 
 
@@ -144,6 +145,7 @@ def material(material_id: int) -> Response:
     deps = get_deps()
     code = g.user.referral_code
     share = forwarding.share(deps, m, g.user)
+    payload = forward_payload(share)
     video, poster = video_urls(m)
     page = url_for("seller.material", material_id=m.id)
     with deps.db.read() as s:
@@ -153,10 +155,11 @@ def material(material_id: int) -> Response:
             "seller/material.html",
             m=m,
             code=code,
-            payload=forward_payload(share),
+            payload=payload,
             share=share,
             variants=variants,
             video=video,
+            stamped_video=payload["stamped_video"],
             poster=poster,
             favorite=browse.is_favorite(get_deps(), g.user.id, m.id),
             in_wechat=in_wechat(),

@@ -1,16 +1,19 @@
-"""GET /cards/<material>/<code>/<layout>.jpg: a seller's share card (a stable public URL)."""
+"""GET /cards/<material>/<code>/<layout>.jpg: a seller's share card, and
+GET /cards/<material>/<code>/video.mp4: the material's video with the seller's end card
+(stable public URLs, cached alike)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, request, send_file
 
 from materials.errors import NotFound
 from materials.platform.deps import Deps
-from materials.sharing import cards
+from materials.sharing import cards, endcards
 from materials.sharing.cardstore import RenderTimeout
 from materials.web.deps import get_deps
+from media.images import MediaRejected
 
 bp = Blueprint("cards", __name__)
 
@@ -41,10 +44,50 @@ def card(material: str, code: str, layout: str) -> Response:
     try:
         data = cards.card_bytes(deps, spec)
     except RenderTimeout:
-        resp = Response("card is being rendered; try again", status=503, mimetype="text/plain")
-        resp.headers["Retry-After"] = "1"
-        return resp
+        return _busy("card is being rendered; try again")
     return _cacheable(Response(data, mimetype="image/jpeg"), etag)
+
+
+@bp.get("/cards/<material>/<code>/video.mp4", merge_slashes=False)
+def video(material: str, code: str) -> Response:
+    """The stamped video: made on first request (the end card encoded, the video copied),
+    then served from storage with ranges, which phones need to play and seek it."""
+    deps = get_deps()
+    try:
+        spec = endcards.resolve(deps, material, code, datetime.now(UTC))
+    except NotFound:
+        abort(404)
+    etag = spec.cache_key
+    if request.if_none_match.contains_weak(etag):
+        return _cacheable(Response(status=304), etag)
+    try:
+        key = endcards.stored_video_key(deps, spec)
+    except RenderTimeout:
+        return _busy("video is being stamped; try again")
+    except MediaRejected as exc:  # past its time or CPU limit: the machine is busy
+        return _busy(f"video could not be stamped now ({exc.rule}); try again", retry=5)
+    return _cacheable(_stored_video(deps, key, etag), etag)
+
+
+def _stored_video(deps: Deps, key: str, etag: str) -> Response:
+    prefix = deps.settings.ACCEL_REDIRECT
+    path = deps.storage.local_file(key)
+    if prefix and path is not None:  # nginx sends it, ranges and all
+        resp = Response(b"", mimetype="video/mp4")
+        resp.headers["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{key}"
+        return resp
+    if path is not None:
+        return send_file(path, mimetype="video/mp4", conditional=True, etag=etag)
+    data = deps.storage.get_bytes(key)  # an object store: the app sends it, ranges too
+    resp = Response(data, mimetype="video/mp4")
+    resp.set_etag(etag)  # before the ranges: If-Range compares it
+    return resp.make_conditional(request, accept_ranges=True, complete_length=len(data))
+
+
+def _busy(message: str, retry: int = 1) -> Response:
+    resp = Response(message, status=503, mimetype="text/plain")
+    resp.headers["Retry-After"] = str(retry)
+    return resp
 
 
 def _handed_to_proxy(deps: Deps, spec: cards.CardSpec) -> Response | None:
