@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from materials.catalogue import products
 from materials.catalogue.uploads import IncomingFile
 from materials.errors import Conflict, Invalid, NotFound
 from materials.models import (
@@ -175,6 +176,9 @@ def _insert_material(
         ]
         s.add(material)
         s.flush()
+        material.product_key = products.product_key(
+            material.product_url, material.id, deps.settings.REF_PARAM
+        )
         if idempotency_key:
             s.add(
                 IdempotencyKey(
@@ -222,7 +226,16 @@ def update_material(deps: Deps, material_id: int, changes: dict[str, Any]) -> No
             setattr(material, name, value)
         if tags is not None:
             _set_tags(s, material, tags)
+        if "product_url" in changes:
+            _set_product(deps, s, material)
         _new_version(s, material)
+
+
+def _set_product(deps: Deps, s: Session, material: Material) -> None:
+    key = products.product_key(material.product_url, material.id, deps.settings.REF_PARAM)
+    for other in products.repoint(s, material, key):
+        # Their product's ratings changed (and so the index their search documents carry).
+        log_change(s, s.get(Material, other), "rating")
 
 
 def add_tag(deps: Deps, material_id: int, tag: str) -> bool:

@@ -11,6 +11,7 @@ from datetime import datetime
 from flask import Flask
 
 from materials.catalogue import lifecycle as service
+from materials.catalogue.products import product_key
 from materials.indexing.documents import live_versions
 from materials.indexing.follower import read_state
 from materials.models import DRAFT, READY, Asset, Material, MaterialTag, Rendition
@@ -60,6 +61,7 @@ def make_material(
     publish_at: datetime | None = None,
     take_down_at: datetime | None = None,
     forward_count: int = 0,
+    product_url: str = "https://shop.example.com/item",
 ) -> int:
     """A processed material (one photo, maybe a video), published unless ``publish=False``."""
     deps = get_deps(app)
@@ -68,7 +70,7 @@ def make_material(
             title=title,
             copy=copy,
             price_cents=price_cents,
-            product_url="https://shop.example.com/item",
+            product_url=product_url,
             brand=brand,
             category=category,
             status=status,
@@ -80,6 +82,7 @@ def make_material(
         m.assets = [_asset("photo", 0, unique)] + ([_asset("video", 1, unique)] if video else [])
         s.add(m)
         s.flush()
+        m.product_key = product_key(product_url, m.id)
         service.log_change(s, m, "create")
         material_id = m.id
     if publish:

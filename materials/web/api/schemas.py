@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from materials.catalogue import ratings
 from materials.models import (
     DRAFT,
     EXPIRED,
@@ -228,7 +229,7 @@ class MaterialQuery(Part):
 
 # ---------------------------------------------------------------- search: request
 
-SORTS = ("relevance", "newest", "forwarded")
+SORTS = ("relevance", "newest", "forwarded", "index")
 MAX_PER_PAGE = 50
 MAX_DEPTH = 10_000  # the deepest hit a page may reach (SearchIndex keeps no more)
 MAX_TAG_FILTERS = 10
@@ -333,6 +334,41 @@ class OrderReport(Part):
         return Order(self.order_id, self.referral_code.upper(), self.material_id, self.amount)
 
 
+# ---------------------------------------------------------------- ratings: requests
+
+
+def _score(field: str) -> Any:
+    schema = {
+        "type": "integer",
+        "minimum": ratings.LOWEST,
+        "maximum": ratings.HIGHEST,
+        "description": ratings.DIMENSIONS[field],
+    }
+    return checked(int, lambda v: ratings.parse_score(field, v), schema)
+
+
+class RatingBody(Part):
+    """PUT /materials/{material_id}/rating: the four dimensions (1-10 each) and a comment."""
+
+    performance: _score("performance")
+    price_acceptance: _score("price_acceptance")
+    design: _score("design")
+    packaging: _score("packaging")
+    comment: checked(str, ratings.parse_comment, text_schema(ratings.COMMENT_CHARS)) = omitted("")
+
+    def scores(self) -> ratings.Scores:
+        return ratings.Scores(
+            self.performance, self.price_acceptance, self.design, self.packaging, self.comment
+        )
+
+
+class SelectionQuery(Part):
+    """GET /ops/selection: the best-rated products first; only the 潜力 ones if asked."""
+
+    potential: QueryBool = omitted(False)
+    limit: query_int(1, 200) = 50
+
+
 # ---------------------------------------------------------------- responses
 
 
@@ -415,6 +451,8 @@ class Highlight(Answer):
 class Hit(Answer):
     id: int
     title: str
+    index: float = Field(description="the product's 口碑指数 (0-10, Bayesian)")
+    ratings: int
     price: Money
     original_price: Money | None
     brand: str
@@ -541,6 +579,67 @@ class OpsStats(PeriodAnswer):
     funnel: Funnel
     top_materials: list[MaterialMetrics]
     top_sellers: list[SellerMetrics]
+
+
+class Rating(Answer):
+    """The seller's own rating of the material's product."""
+
+    material_id: int
+    performance: int
+    price_acceptance: int
+    design: int
+    packaging: int
+    comment: str
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class Breakdown(Answer):
+    """The index of each dimension, on the same prior."""
+
+    performance: float
+    price_acceptance: float
+    design: float
+    packaging: float
+
+
+class Prior(Answer):
+    mean: float
+    weight: int
+
+
+class WordOfMouth(Answer):
+    """口碑指数: (C·m + the ratings' sum) / (C + n), per dimension and overall."""
+
+    material_id: int
+    index: float
+    ratings: int
+    breakdown: Breakdown
+    potential: bool = Field(description="index ≥ threshold with at least min_ratings ratings")
+    threshold: float
+    min_ratings: int
+    prior: Prior
+
+
+class SelectionItem(Answer):
+    rank: int
+    material_id: int = Field(description="the product's newest material")
+    title: str
+    product_url: str
+    materials: int = Field(description="how many materials show the product")
+    thumbnail: Url | None
+    index: float
+    ratings: int
+    breakdown: Breakdown
+    potential: bool
+
+
+class Selection(Answer):
+    items: list[SelectionItem]
+    total: int
+    threshold: float
+    min_ratings: int
+    prior: Prior
 
 
 class Problem(Answer):
