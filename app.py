@@ -122,14 +122,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "RATING_PRIOR_MEAN",
         5.0,
-        "口碑指数 prior m (1-10): where a product with no ratings stands; the 潜力 line, so the "
-        "prior never lifts a product over it or pulls one under it.",
+        "口碑指数 prior m (1-10): where a product with no ratings stands (README: why 5.0).",
     ),
     Setting(
         "RATING_PRIOR_WEIGHT",
         10,
-        "口碑指数 prior weight C: how many ratings the prior counts as; a product's own mean "
-        "outweighs it from C ratings on.",
+        "口碑指数 prior weight C: how many ratings the prior counts as.",
     ),
     Setting(
         "POTENTIAL_MIN_RATINGS",

@@ -47,7 +47,7 @@ def pages(material_id: int, code: str) -> dict[str, list[str]]:
     """Who signs in (None: nobody) -> the paths that face shows."""
     m = material_id
     return {
-        "ops": ["/ops/", "/ops/new", f"/ops/m/{m}", "/ops/stats"],
+        "ops": ["/ops/", "/ops/new", f"/ops/m/{m}", "/ops/stats", "/ops/selection"],
         "seller": ["/h5/", "/h5/search", f"/h5/m/{m}", "/h5/stats", "/h5/favorites"],
         "wechat": [f"/h5/m/{m}"],  # the seller's material page as WeChat's browser gets it
         "public": [f"/m/{m}", f"/m/{m}?ref={code}", f"/embed/{m}", f"/embed/{m}?ref={code}"],

@@ -198,10 +198,11 @@ def rate(material_id: int) -> Response:
 
 
 def _rating_error(exc: Invalid) -> str:
-    if exc.field == "comment":
+    field = exc.where.get("field")
+    if field == "comment":
         return f"评价最多 {ratings.COMMENT_CHARS} 字，且不能含控制字符。"
-    if exc.field in ratings.DIMENSIONS:
-        return f"{ratings.DIMENSIONS[exc.field]}：请选择 1–10 分。"
+    if field in ratings.DIMENSIONS:
+        return f"{ratings.DIMENSIONS[field]}：请选择 1–10 分。"
     return exc.detail
 
 
