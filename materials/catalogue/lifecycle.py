@@ -176,9 +176,8 @@ def _insert_material(
         ]
         s.add(material)
         s.flush()
-        material.product_key = products.product_key(
-            material.product_url, material.id, deps.settings.REF_PARAM
-        )
+        if not material.product_key:  # no readable URL: a product of its own
+            material.product_key = products.product_key(material.product_url, material.id)
         if idempotency_key:
             s.add(
                 IdempotencyKey(
@@ -222,18 +221,18 @@ def update_material(deps: Deps, material_id: int, changes: dict[str, Any]) -> No
     tags = changes.pop("tags", None)
     with deps.db.transaction() as s:
         material = load_material(s, material_id, lock=True)
+        product = material.product_key
         for name, value in changes.items():
             setattr(material, name, value)
         if tags is not None:
             _set_tags(s, material, tags)
         if "product_url" in changes:
-            _set_product(deps, s, material)
+            _set_product(s, material, product)
         _new_version(s, material)
 
 
-def _set_product(deps: Deps, s: Session, material: Material) -> None:
-    key = products.product_key(material.product_url, material.id, deps.settings.REF_PARAM)
-    for other in products.repoint(s, material, key):
+def _set_product(s: Session, material: Material, old: str) -> None:
+    for other in products.repoint(s, material, old):
         # Their product's ratings changed (and so the index their search documents carry).
         log_change(s, s.get(Material, other), "rating")
 

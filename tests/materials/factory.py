@@ -11,7 +11,6 @@ from datetime import datetime
 from flask import Flask
 
 from materials.catalogue import lifecycle as service
-from materials.catalogue.products import product_key
 from materials.indexing.documents import live_versions
 from materials.indexing.follower import read_state
 from materials.models import DRAFT, READY, Asset, Material, MaterialTag, Rendition
@@ -82,7 +81,6 @@ def make_material(
         m.assets = [_asset("photo", 0, unique)] + ([_asset("video", 1, unique)] if video else [])
         s.add(m)
         s.flush()
-        m.product_key = product_key(product_url, m.id)
         service.log_change(s, m, "create")
         material_id = m.id
     if publish:
