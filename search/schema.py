@@ -101,7 +101,8 @@ def _values(doc: dict, key: str) -> list[str]:
     return [v for v in seen if v]
 
 
-def _milli(value, default: float) -> int:
+def milli(value, default: float = 0.0) -> int:
+    """A rating or boost as the index keeps it: whole thousandths."""
     value = default if value is None else float(value)
     return max(0, round(value * MILLI))
 
@@ -123,8 +124,8 @@ def to_fields(doc: dict) -> dict:
         "has_video": bool(doc.get("has_video")),
         "forward_count": max(0, int(doc.get("forward_count") or 0)),
         "version": max(0, int(doc.get("version") or 0)),
-        "rating": _milli(doc.get("rating_index"), 0),
-        "boost": _milli(doc.get("boost"), 1),
+        "rating": milli(doc.get("rating_index")),
+        "boost": milli(doc.get("boost"), 1.0),
         "created_at": as_utc_naive(doc.get("created_at")) or datetime(1970, 1, 1),
         "publish_at": as_utc_naive(doc.get("publish_at")),
         "take_down_at": as_utc_naive(doc.get("take_down_at")),

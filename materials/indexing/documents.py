@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from materials.catalogue.ratings import Prior, Tally, relevance_boost, tallies, word_of_mouth
 from materials.models import Asset, Material
 from materials.platform.db import Database
+from search.schema import milli
 
 REBUILD_CHUNK = 1000
 
@@ -74,6 +75,14 @@ def load_docs(s: Session, ids: Iterable[int], prior: Prior) -> tuple[list[dict],
     stmt = _with_video(select(Material).where(Material.id.in_(wanted), Material.liveable))
     docs = _docs(s, s.execute(stmt), prior)
     return docs, wanted - {d["id"] for d in docs}
+
+
+def live_ratings(s: Session, prior: Prior) -> dict[int, int]:
+    """{id: its product's index as the index keeps it} of every live-able material: ratings
+    change no version, so the reconcile compares these too."""
+    counts = tallies(s)
+    rows = s.execute(select(Material.id, Material.product_key).where(Material.liveable)).all()
+    return {i: milli(word_of_mouth(counts.get(key, Tally()), prior, 0).index) for i, key in rows}
 
 
 def live_versions(s: Session) -> dict[int, int]:

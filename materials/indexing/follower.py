@@ -42,7 +42,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from materials.catalogue.ratings import Prior
-from materials.indexing.documents import iter_live_docs, live_versions, load_docs
+from materials.indexing.documents import iter_live_docs, live_ratings, live_versions, load_docs
 from materials.models import ChangeLog, utcnow
 from materials.platform.db import Database
 from materials.platform.deps import Deps
@@ -176,14 +176,17 @@ class Follower:
         return count
 
     def reconcile(self, indexed: dict | None = None) -> int:
-        """Re-apply every material whose indexed version differs from the database's, delete
-        strays; returns how many were fixed. Row replay after the position covers the rest
+        """Re-apply every material whose indexed version or 口碑指数 differs from the database's,
+        delete strays; returns how many were fixed. Row replay after the position covers the rest
         (a change of publish window keeps the version but always leaves a row)."""
         if indexed is None:
             _, indexed = read_state(self._index())
+        rated = self._index().column("rating")
         with self.db.read() as s:
             wanted = live_versions(s)
+            ratings = live_ratings(s, self.prior)
         stale = {i for i, v in wanted.items() if indexed.get(i) != v}
+        stale |= {i for i, r in ratings.items() if rated.get(i) != r}
         stale |= indexed.keys() - wanted.keys()
         ordered = sorted(stale, key=str)
         for i in range(0, len(ordered), self.batch):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from materials.accounts import create_user
 from materials.catalogue import lifecycle, ratings
 from materials.catalogue.ratings import Scores
-from materials.models import ChangeLog, Rating
+from materials.models import ChangeLog, Material, Rating
 from materials.platform.deps import get_deps
 from tests.helpers import make_user
 from tests.materials.factory import make_material
@@ -310,3 +310,27 @@ def test_the_library_clamps_any_boost(tmp_path):
     score = {h.id: h.score for h in index.search("面膜", now=now).hits}
     index.close()
     assert score[1] == pytest.approx(1.2 * score[3]) and score[2] == pytest.approx(score[3])
+
+
+def test_the_reconcile_catches_a_rating_no_log_row_announced(app, follower):
+    """Ratings change no version: the periodic reconcile compares the index too."""
+    material = make_material(app, "面膜 丁", product_url="https://s.example.com/lost")
+    follower.catch_up()
+    seller = create_user(get_deps(app).db, "quiet", "seller")[0]
+    with get_deps(app).db.transaction() as s:  # as if its change-log row had been lost
+        s.add(
+            Rating(
+                seller_id=seller.id,
+                product_key=s.get(Material, material).product_key,
+                material_id=material,
+                performance=10,
+                price_acceptance=10,
+                design=10,
+                packaging=10,
+            )
+        )
+    follower.catch_up()
+    assert follower.index.column("rating")[material] == 5000
+    assert follower.reconcile() == 1
+    assert follower.index.column("rating")[material] == round((50 + 10) / 11 * 1000)
+    assert follower.reconcile() == 0
