@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -146,6 +146,18 @@ def word_of_mouth(tally: Tally, prior: Prior, min_ratings: int) -> WordOfMouth:
 def labelled(wom: WordOfMouth) -> list[tuple[str, float]]:
     """The breakdown by the names sellers read: [("产品性能", 7.2), …]."""
     return [(DIMENSIONS[d], v) for d, v in wom.breakdown.items()]
+
+
+def index_order(settings: Any) -> ColumnElement:
+    """The index as SQL, best first, for the database's own listings (the search page without
+    the search service): word_of_mouth's formula over a correlated tally of the product."""
+    prior = Prior.of(settings)
+    total = sum((func.sum(getattr(Rating, d)) for d in DIMENSIONS), start=literal(0))
+    index = (prior.weight * prior.mean + total / float(len(DIMENSIONS))) / (
+        prior.weight + func.count(Rating.id)
+    )
+    tally = select(index).where(Rating.product_key == Material.product_key)
+    return func.coalesce(tally.correlate(Material).scalar_subquery(), prior.mean).desc()
 
 
 def relevance_boost(wom: WordOfMouth) -> float:

@@ -208,3 +208,18 @@ def test_one_handed_rating_and_the_board_in_chromium(
     assert errors == []
     phone.close()
     desk.close()
+
+
+def test_the_search_page_sorts_by_index_without_the_search_service(app, seller_client):
+    """The page's own database search (no script, or no index yet) orders as the index does."""
+    loved = make_material(app, "面膜 甲", product_url="https://s.example.com/1")
+    unrated = make_material(app, "面膜 乙", product_url="https://s.example.com/2")
+    disliked = make_material(app, "面膜 丙", product_url="https://s.example.com/3")
+    few = make_material(app, "面膜 丁", product_url="https://s.example.com/4")
+    rate_as_others(app, loved, 6, Scores(8, 8, 8, 8), "a")  # (50 + 48) / 16 = 6.13
+    rate_as_others(app, disliked, 6, Scores(2, 2, 2, 2), "b")  # 3.88
+    rate_as_others(app, few, 1, Scores(10, 10, 10, 10), "c")  # (50 + 10) / 11 = 5.45
+    html = seller_client.get("/h5/search?q=面膜&sort=index").get_data(as_text=True)
+    assert '<option value="index" selected>口碑最高</option>' in html
+    at = {m: html.index(f'href="/h5/m/{m}"') for m in (loved, unrated, disliked, few)}
+    assert sorted(at, key=at.get) == [loved, few, unrated, disliked]

@@ -92,6 +92,7 @@ def search() -> Response | str:
             category=category or None,
             sort="forwarded" if sort == "forwarded" else "newest",
             page=page_arg(1000),
+            first=ratings.index_order(deps.settings) if sort == "index" else None,
         )
         if feed.has_more:
             next_url = url_for(
