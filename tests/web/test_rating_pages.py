@@ -177,6 +177,7 @@ def test_one_handed_rating_and_the_board_in_chromium(
     assert "评分已保存" in page.inner_text("#rating")
     assert "4 位小B评过分" in page.inner_text("#rating")
     page.locator("#rating").screenshot(path=str(SHOTS / "seller-rating-saved.png"))
+    page.screenshot(path=str(SHOTS / "seller-material-rated.png"), full_page=True)
     assert axe_findings(page) == []
     mine = client.get(f"/api/v1/materials/{ids[1]}/rating", headers=seller_user["headers"])
     assert mine.get_json() | {"created_at": 0, "updated_at": 0} == {

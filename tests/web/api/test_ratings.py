@@ -4,6 +4,7 @@ index in the documents, kept fresh through the change log, sort=index, the bound
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -82,6 +83,23 @@ def test_rate_read_replace_withdraw(client, seller, material):
     assert index_of(client, seller, material)["ratings"] == 0
     missing = client.get(f"/api/v1/materials/{material}/rating", headers=seller["headers"])
     assert missing.status_code == 404 and missing.get_json()["rule"] == "no_rating"
+
+
+def test_concurrent_puts_by_one_seller_leave_one_rating(app, seller, material):
+    start, statuses = threading.Barrier(6), []
+
+    def send(n: int) -> None:
+        client = app.test_client()
+        start.wait()
+        statuses.append(put(client, seller, material, {**GOOD, "design": n}).status_code)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(1, 7)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(statuses) == [200] * 5 + [201]
+    assert counts(app)[0] == 1
 
 
 def test_another_seller_cannot_touch_mine(app, client, seller, other_seller, material):
