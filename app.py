@@ -124,6 +124,21 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("INDEX_DIR", "", "whoosh index directory; empty means DATA_DIR/index."),
     Setting("INDEX_POLL_MS", 200, "How often the indexer looks for new change-log rows."),
+    Setting(
+        "RATING_PRIOR_MEAN",
+        5.0,
+        "口碑指数 prior m (1-10): where a product with no ratings stands (README: why 5.0).",
+    ),
+    Setting(
+        "RATING_PRIOR_WEIGHT",
+        10,
+        "口碑指数 prior weight C: how many ratings the prior counts as.",
+    ),
+    Setting(
+        "POTENTIAL_MIN_RATINGS",
+        10,
+        "Fewest ratings a product needs, with an index of 5.0 or more, to be marked 潜力 for ops.",
+    ),
     Setting("FONT_PATH", "", "CJK font file for cards; empty means ask fontconfig."),
     Setting("TIMEZONE", "Asia/Shanghai", "Time zone the pages show and read schedule times in."),
     Setting(
@@ -162,6 +177,8 @@ def _coerce(setting: Setting, raw: str) -> Any:
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(setting.default, int):
         return int(raw)
+    if isinstance(setting.default, float):
+        return float(raw)
     return raw
 
 
@@ -190,6 +207,8 @@ def _derive(values: dict[str, Any]) -> dict[str, Any]:
     values["INDEX_DIR"] = values["INDEX_DIR"] or str(data_dir / "index")
     values["PUBLIC_URL"] = values["PUBLIC_URL"].rstrip("/")
     values["WECHAT_API_URL"] = values["WECHAT_API_URL"].rstrip("/")
+    if not 1 <= float(values["RATING_PRIOR_MEAN"]) <= 10 or int(values["RATING_PRIOR_WEIGHT"]) < 1:
+        raise RuntimeError("SUCAI_RATING_PRIOR_MEAN must be 1-10 and SUCAI_RATING_PRIOR_WEIGHT ≥ 1")
     if not values["SECRET_KEY"]:
         if values["ENV"] == "production":
             raise RuntimeError("SUCAI_SECRET_KEY must be set when SUCAI_ENV=production")

@@ -118,6 +118,9 @@ class Material(Base):
     price_cents: Mapped[int] = mapped_column(BigInteger)
     original_price_cents: Mapped[int | None] = mapped_column(BigInteger)
     product_url: Mapped[str] = mapped_column(String(2000))
+    # Which product the material shows (catalogue/products.py): the materials sharing one are
+    # rated together. Set from product_url on create and edit.
+    product_key: Mapped[str] = mapped_column(String(80), index=True, default="", server_default="")
     brand: Mapped[str] = mapped_column(String(100), default="")
     category: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(16), default=PROCESSING)
@@ -449,3 +452,28 @@ class RateSlot(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Rating(Base):
+    """One seller's rating of one product (the 口碑指数 is made of these): four dimensions, each a
+    whole number from 1 to 10, and an optional short comment. A second rating by the same
+    seller of the same product replaces the first (the unique key; catalogue/ratings.py)."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("seller_id", "product_key"),
+        Index("ix_ratings_product_key", "product_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    product_key: Mapped[str] = mapped_column(String(80))
+    # The material the seller rated it through (for the record; the product is what counts).
+    material_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id", ondelete="SET NULL"))
+    performance: Mapped[int] = mapped_column(Integer)
+    price_acceptance: Mapped[int] = mapped_column(Integer)
+    design: Mapped[int] = mapped_column(Integer)
+    packaging: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(String(400), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,12 +15,15 @@ import numpy as np
 
 from search import segments
 from search.analysis import AnalyzedQuery, QueryWord
-from search.schema import PINYIN_BOOST, PINYIN_FIELD, TEXT_FIELDS
+from search.schema import MILLI, PINYIN_BOOST, PINYIN_FIELD, TEXT_FIELDS
 from search.segments import MISSING, SegmentValues, Vocabulary
 
 K1 = 1.2
 B = 0.75
-SORTS = ("relevance", "newest", "forwarded")
+SORTS = ("relevance", "newest", "forwarded", "index")
+# A document's boost multiplies its text score by at most this much: a quality signal may
+# reorder close matches, never lift a weak match over a much better one.
+MAX_BOOST = 1.2
 
 
 @dataclass(frozen=True)
@@ -151,9 +154,17 @@ def _filter_codes(vocab: Vocabulary, filters: Filters) -> dict | None:
     return None if None in codes["tags"] else codes
 
 
+def boosted(v: SegmentValues, score: np.ndarray) -> np.ndarray:
+    """The text score times each document's boost, clamped to 1.0-MAX_BOOST."""
+    factor = np.clip(v.boost.astype(np.float64) / MILLI, 1.0, MAX_BOOST)
+    return (score * factor).astype(np.float32)
+
+
 def _sort_keys(v: SegmentValues, docs, score, sort: str, browsing: bool):
     if sort == "forwarded":
         return v.forwards[docs], v.created[docs]
+    if sort == "index":
+        return v.rating[docs], v.created[docs]
     if sort == "newest" or browsing:
         return v.created[docs], docs.astype(np.int64)
     return score[docs], v.created[docs]
@@ -214,6 +225,7 @@ def execute(
         score = None
         if not browsing and mask.any():
             mask, score = _text_match(snap, leaf, query, idfs, mask)
+            score = boosted(leaf.values, score)
         docs = np.flatnonzero(mask)
         if not len(docs):
             continue

@@ -316,14 +316,18 @@ class SearchIndex:
 
     def versions(self) -> dict:
         """{id: version} of every document, to reconcile the index against the database."""
+        return self.column("version")
+
+    def column(self, fieldname: str) -> dict:
+        """{id: value} of an int column (version, rating, forward_count…) of every document."""
         out = {}
         with self._lock:
             for leaf in self._current().leaves:
-                version = segments.int_column(leaf.reader, "version")
+                values = segments.int_column(leaf.reader, fieldname)
                 ids = leaf.reader.column_reader("id")
                 for docnum in range(leaf.values.size):
                     if not leaf.deleted[docnum]:
-                        out[_doc_id(ids[docnum])] = int(version[docnum])
+                        out[_doc_id(ids[docnum])] = int(values[docnum])
         return out
 
     def refresh(self) -> None:

@@ -10,13 +10,14 @@ from whoosh.codec.whoosh3 import W3Codec
 from search.analysis import ChineseTokenizer, PinyinTokenizer, normalize_value
 
 # Bump when fields change; an index written with another version is rebuilt, not read.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Scoring weights per text field (see search.engine): a word in the title says more about a
 # material than the same word somewhere in a 300-character copy.
 TEXT_FIELDS = {"title": 3.0, "keywords": 2.0, "copy": 1.0}
 PINYIN_FIELD = "pinyin"
 PINYIN_BOOST = 1.5
+MILLI = 1000  # rating and boost are stored as whole thousandths
 
 
 class ColumnOnly:
@@ -74,6 +75,11 @@ def build_schema() -> fields.Schema:
         price_cents=IntColumn(int, 64, signed=False, sortable=True),
         forward_count=IntColumn(int, 64, signed=False, sortable=True, default=0),
         version=IntColumn(int, 64, signed=False, sortable=True, default=0),
+        # A quality score on a 0-10 scale (Sucai's 口碑指数), in thousandths: the "index" sort.
+        rating=IntColumn(int, 64, signed=False, sortable=True, default=0),
+        # What a text match's score is multiplied by, in thousandths (1000 = none); read
+        # clamped to 1.0-MAX_BOOST (search.engine), whatever a document says.
+        boost=IntColumn(int, 64, signed=False, sortable=True, default=MILLI),
         created_at=DateColumn(sortable=True),
         publish_at=DateColumn(sortable=True),
         take_down_at=DateColumn(sortable=True),
@@ -95,6 +101,12 @@ def _values(doc: dict, key: str) -> list[str]:
     return [v for v in seen if v]
 
 
+def milli(value, default: float = 0.0) -> int:
+    """A rating or boost as the index keeps it: whole thousandths."""
+    value = default if value is None else float(value)
+    return max(0, round(value * MILLI))
+
+
 def to_fields(doc: dict) -> dict:
     """whoosh ``add_document`` keyword arguments for one material dict."""
     title = str(doc.get("title") or "")
@@ -112,6 +124,8 @@ def to_fields(doc: dict) -> dict:
         "has_video": bool(doc.get("has_video")),
         "forward_count": max(0, int(doc.get("forward_count") or 0)),
         "version": max(0, int(doc.get("version") or 0)),
+        "rating": milli(doc.get("rating_index")),
+        "boost": milli(doc.get("boost"), 1.0),
         "created_at": as_utc_naive(doc.get("created_at")) or datetime(1970, 1, 1),
         "publish_at": as_utc_naive(doc.get("publish_at")),
         "take_down_at": as_utc_naive(doc.get("take_down_at")),

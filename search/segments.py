@@ -63,6 +63,8 @@ class SegmentValues:
     take_down: np.ndarray
     price: np.ndarray
     forwards: np.ndarray
+    rating: np.ndarray  # thousandths of the 0-10 quality score
+    boost: np.ndarray  # the score multiplier, in thousandths
     has_video: np.ndarray
     brand: np.ndarray  # vocabulary code, -1 = none
     category: np.ndarray
@@ -207,6 +209,8 @@ def load(reader, vocab: Vocabulary) -> SegmentValues:
         take_down=int_column(reader, "take_down_at"),
         price=int_column(reader, "price_cents"),
         forwards=int_column(reader, "forward_count"),
+        rating=int_column(reader, "rating"),
+        boost=int_column(reader, "boost"),
         has_video=has_video,
         brand=_codes(reader, "brand", vocab),
         category=_codes(reader, "category", vocab),

@@ -97,9 +97,11 @@ def live_feed(
     ids: list[int] | None = None,
     page: int = 1,
     per_page: int = PER_PAGE,
+    first: ColumnElement | None = None,
 ) -> Feed:
     """A page of live materials straight from the database (also the fallback when the search
-    service is not there): newest first or most forwarded first."""
+    service is not there): newest first or most forwarded first, or by `first` (an ordering
+    the caller brings, e.g. ratings.index_order()) then newest."""
     stmt = select(Material).where(Material.is_live(datetime.now(UTC)))
     if category:
         stmt = stmt.where(Material.category == category)
@@ -116,6 +118,7 @@ def live_feed(
             )
         )
     order = [Material.forward_count.desc()] if sort == "forwarded" else []
+    order += [first] if first is not None else []
     order += [Material.published_at.desc(), Material.id.desc()]
     with deps.db.read() as s:
         rows = s.scalars(

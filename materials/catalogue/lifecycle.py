@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from materials.catalogue import products
 from materials.catalogue.uploads import IncomingFile
 from materials.errors import Conflict, Invalid, NotFound
 from materials.models import (
@@ -188,6 +189,8 @@ def _insert_material(
         ]
         s.add(material)
         s.flush()
+        if not material.product_key:  # no readable URL: a product of its own
+            material.product_key = products.product_key(material.product_url, material.id)
         if idempotency_key:
             s.add(
                 IdempotencyKey(
@@ -229,18 +232,28 @@ def _safe_filename(name: str) -> str:
 def update_material(deps: Deps, material_id: int, changes: dict[str, Any]) -> None:
     """An edit: a new version, so every card made from the old one changes."""
     with deps.db.transaction() as s:
-        edit_loaded(s, load_material(s, material_id, lock=True), changes)
+        material = load_material(s, material_id, lock=True)
+        edit_loaded(s, material, changes)
 
 
 def edit_loaded(s: Session, material: Material, changes: dict[str, Any]) -> None:
     """The edit of a material already loaded (and locked) in the transaction `s`."""
     changes = dict(changes)
     tags = changes.pop("tags", None)
+    product = material.product_key
     for name, value in changes.items():
         setattr(material, name, value)
     if tags is not None:
         _set_tags(s, material, tags)
+    if "product_url" in changes:
+        _set_product(s, material, product)
     _new_version(s, material)
+
+
+def _set_product(s: Session, material: Material, old: str) -> None:
+    for other in products.repoint(s, material, old):
+        # Their product's ratings changed (and so the index their search documents carry).
+        log_change(s, s.get(Material, other), "rating")
 
 
 def add_tag(deps: Deps, material_id: int, tag: str) -> bool:

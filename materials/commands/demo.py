@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from materials.accounts import create_user
 from materials.catalogue import lifecycle as service
 from materials.catalogue.lifecycle import log_change
+from materials.catalogue.ratings import DIMENSIONS
 from materials.catalogue.uploads import check_path
 from materials.errors import Conflict
-from materials.models import Click, Conversion, Forward, Material, User
+from materials.models import Click, Conversion, Forward, Material, Rating, User
 from materials.platform.deps import Deps
 from materials.sharing import copies
 from media.samples import jpeg_bytes, make_clip, product_image
@@ -98,6 +99,7 @@ def load_demo(deps: Deps, if_empty: bool = False) -> Iterator[str]:
             yield f"demo: material {material_ids[-1]} {item[0]}"
     yield _copies(deps, material_ids[0])
     yield _activity(deps, material_ids)
+    yield _ratings(deps, material_ids)
 
 
 def _user(deps: Deps, name: str, role: str) -> dict:
@@ -177,6 +179,38 @@ def _activity(deps: Deps, material_ids: list[int]) -> str:
             )
             log_change(s, material, "forward")
     return f"demo: {counts[0]} forwards, {counts[1]} clicks, {counts[2]} orders over 14 days"
+
+
+# Each demo material's typical score (its raters scatter around it), and how many raters.
+DEMO_RATINGS = ((8, 16), (9, 4), (7, 12), (5, 10), (6, 14), (4, 11))
+DEMO_COMMENTS = ("回购好几次了", "群里反馈不错", "性价比高", "包装一般", "", "")
+
+
+def _ratings(deps: Deps, material_ids: list[int]) -> str:
+    """Sellers' ratings, so the 口碑指数 and the selection board have something to show. Written
+    as rows (the materials are not processed yet, so not live: a seller could not rate them)."""
+    rng = random.Random(11)
+    raters = [create_user(deps.db, f"demo-rater-{n}", "seller")[0] for n in range(16)]
+    now, count = datetime.now(UTC), 0
+    with deps.db.transaction() as s:
+        for material_id, (typical, many) in zip(material_ids, DEMO_RATINGS, strict=False):
+            material = s.get(Material, material_id)
+            for rater in raters[:many]:
+                scores = {d: min(10, max(1, typical + rng.randint(-2, 2))) for d in DIMENSIONS}
+                s.add(
+                    Rating(
+                        seller_id=rater.id,
+                        product_key=material.product_key,
+                        material_id=material_id,
+                        comment=rng.choice(DEMO_COMMENTS),
+                        created_at=now,
+                        updated_at=now,
+                        **scores,
+                    )
+                )
+                count += 1
+            log_change(s, material, "rating")
+    return f"demo: {count} ratings by {len(raters)} sellers"
 
 
 def _day(s, rng, when, seller, shop, material_id, counts):  # noqa: ANN001, ANN202

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Iterator
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, selectinload
 
+from materials.catalogue.ratings import Prior, Tally, relevance_boost, tallies, word_of_mouth
 from materials.models import Asset, Material
 from materials.platform.db import Database
+from search.schema import milli
 
 REBUILD_CHUNK = 1000
 
@@ -33,8 +35,9 @@ def _with_video(stmt: Select) -> Select:
     return stmt.add_columns(_has_video()).options(selectinload(Material.tag_rows))
 
 
-def to_doc(m: Material, has_video: bool) -> dict:
-    """The plain dict SearchIndex takes for one material."""
+def to_doc(m: Material, has_video: bool, tally: Tally, prior: Prior) -> dict:
+    """The plain dict SearchIndex takes for one material, with its product's 口碑指数."""
+    wom = word_of_mouth(tally, prior, min_ratings=0)
     return {
         "id": m.id,
         "title": m.title,
@@ -51,18 +54,35 @@ def to_doc(m: Material, has_video: bool) -> dict:
         "created_at": m.published_at or m.created_at,
         "publish_at": m.publish_at,
         "take_down_at": m.take_down_at,
+        "rating_index": wom.index,
+        "boost": relevance_boost(wom),
     }
 
 
-def load_docs(s: Session, ids: Iterable[int]) -> tuple[list[dict], set[int]]:
+def _docs(s: Session, rows, prior: Prior) -> list[dict]:
+    """Documents for (material, has_video) rows, their products' ratings read in one query."""
+    rows = list(rows)
+    counts = tallies(s, {m.product_key for m, _ in rows})
+    return [to_doc(m, bool(v), counts.get(m.product_key, Tally()), prior) for m, v in rows]
+
+
+def load_docs(s: Session, ids: Iterable[int], prior: Prior) -> tuple[list[dict], set[int]]:
     """(documents to upsert, ids to delete) for the current state of ``ids``. A material that
     is gone, a draft, taken down or not processed is to be deleted."""
     wanted = set(ids)
     if not wanted:
         return [], set()
     stmt = _with_video(select(Material).where(Material.id.in_(wanted), Material.liveable))
-    docs = [to_doc(m, bool(video)) for m, video in s.execute(stmt)]
+    docs = _docs(s, s.execute(stmt), prior)
     return docs, wanted - {d["id"] for d in docs}
+
+
+def live_ratings(s: Session, prior: Prior) -> dict[int, int]:
+    """{id: its product's index as the index keeps it} of every live-able material: ratings
+    change no version, so the reconcile compares these too."""
+    counts = tallies(s)
+    rows = s.execute(select(Material.id, Material.product_key).where(Material.liveable)).all()
+    return {i: milli(word_of_mouth(counts.get(key, Tally()), prior, 0).index) for i, key in rows}
 
 
 def live_versions(s: Session) -> dict[int, int]:
@@ -70,7 +90,7 @@ def live_versions(s: Session) -> dict[int, int]:
     return dict(s.execute(select(Material.id, Material.version).where(Material.liveable)).all())
 
 
-def iter_live_docs(db: Database, chunk: int = REBUILD_CHUNK) -> Iterator[dict]:
+def iter_live_docs(db: Database, prior: Prior, chunk: int = REBUILD_CHUNK) -> Iterator[dict]:
     """Every live-able material, read in id order a chunk per short read transaction, so a
     rebuild of a large catalogue never holds one long snapshot open."""
     after = 0
@@ -80,7 +100,7 @@ def iter_live_docs(db: Database, chunk: int = REBUILD_CHUNK) -> Iterator[dict]:
                 select(Material).where(Material.liveable, Material.id > after).order_by(Material.id)
             ).limit(chunk)
             rows = s.execute(stmt).all()
-            docs = [to_doc(m, bool(video)) for m, video in rows]
+            docs = _docs(s, rows, prior)
         yield from docs
         if len(rows) < chunk:
             return

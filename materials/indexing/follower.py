@@ -41,7 +41,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from materials.indexing.documents import iter_live_docs, live_versions, load_docs
+from materials.catalogue.ratings import Prior
+from materials.indexing.documents import iter_live_docs, live_ratings, live_versions, load_docs
 from materials.models import ChangeLog, utcnow
 from materials.platform.db import Database
 from materials.platform.deps import Deps
@@ -104,6 +105,7 @@ class Follower:
         db: Database,
         path: str | Path,
         *,
+        prior: Prior,
         poll: float = 0.2,
         batch: int = BATCH_ROWS,
         gap_grace: float = GAP_GRACE_SECONDS,
@@ -112,6 +114,7 @@ class Follower:
     ) -> None:
         self.db = db
         self.path = Path(path)
+        self.prior = prior  # of the 口碑指数 the documents carry
         self.poll = poll
         self.batch = batch
         self.gap_grace = gap_grace
@@ -126,6 +129,7 @@ class Follower:
     @classmethod
     def for_deps(cls, deps: Deps, **options) -> Follower:
         options.setdefault("poll", deps.settings.INDEX_POLL_MS / 1000)
+        options.setdefault("prior", Prior.of(deps.settings))
         return cls(deps.db, deps.settings.INDEX_DIR, **options)
 
     # -- start ------------------------------------------------------------------------------
@@ -163,7 +167,7 @@ class Follower:
             self.index, _ = open_index(self.path)
         with self.db.read() as s:
             position = safe_point(s, self.gap_grace)
-        docs = chain(iter_live_docs(self.db), [position_doc(position)])
+        docs = chain(iter_live_docs(self.db, self.prior), [position_doc(position)])
         count = self.index.rebuild(docs, procs=procs) - 1
         self.rewind(position)
         log.info(
@@ -172,14 +176,17 @@ class Follower:
         return count
 
     def reconcile(self, indexed: dict | None = None) -> int:
-        """Re-apply every material whose indexed version differs from the database's, delete
-        strays; returns how many were fixed. Row replay after the position covers the rest
+        """Re-apply every material whose indexed version or 口碑指数 differs from the database's,
+        delete strays; returns how many were fixed. Row replay after the position covers the rest
         (a change of publish window keeps the version but always leaves a row)."""
         if indexed is None:
             _, indexed = read_state(self._index())
+        rated = self._index().column("rating")
         with self.db.read() as s:
             wanted = live_versions(s)
+            ratings = live_ratings(s, self.prior)
         stale = {i for i, v in wanted.items() if indexed.get(i) != v}
+        stale |= {i for i, r in ratings.items() if rated.get(i) != r}
         stale |= indexed.keys() - wanted.keys()
         ordered = sorted(stale, key=str)
         for i in range(0, len(ordered), self.batch):
@@ -190,7 +197,7 @@ class Follower:
     def _sync(self, ids: list) -> None:
         material_ids = [i for i in ids if isinstance(i, int)]
         with self.db.read() as s:
-            docs, deletes = load_docs(s, material_ids)
+            docs, deletes = load_docs(s, material_ids, self.prior)
         deletes |= {i for i in ids if not isinstance(i, int)}
         self._index().apply(upserts=[*docs, position_doc(self.position)], deletes=deletes)
 
@@ -208,7 +215,7 @@ class Follower:
         with self.db.read() as s:
             fresh = self._rows(s, ChangeLog.seq > self.cursor, limit=self.batch)
             filled = self._gap_rows(s)
-            docs, deletes = load_docs(s, {m for _, m in chain(fresh, filled)})
+            docs, deletes = load_docs(s, {m for _, m in chain(fresh, filled)}, self.prior)
         cursor = max([self.cursor, *(seq for seq, _ in fresh)])
         gaps = self._next_gaps(fresh, filled, cursor, now)
         position = min(gaps) - 1 if gaps else cursor

@@ -17,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
     from materials.web.api import copies as api_copies
     from materials.web.api import materials as api_materials
     from materials.web.api import posts as api_posts
+    from materials.web.api import ratings as api_ratings
     from materials.web.api import search as api_search
     from materials.web.api import sharing as api_sharing
     from materials.web.api import spec as api_spec
@@ -44,6 +45,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_sharing.bp)
     app.register_blueprint(api_copies.bp)
     app.register_blueprint(api_posts.bp)
+    app.register_blueprint(api_ratings.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api_spec.bp)
     auth.init_app(app)  # the CSRF guard on every route; per-user limits on the API's views

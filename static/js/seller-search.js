@@ -40,9 +40,11 @@
     if (hit.has_video) media.appendChild(el("span", { class: "item-video", "aria-label": "含视频", text: "▶" }));
     var price = el("span", { class: "price" }, [el("span", { class: "price-yen", text: "¥" }), String(hit.price || "").replace(/\.00$/, "")]);
     var fwd = el("span", { class: "item-fwd", text: hit.forward_count ? "已转 " + hit.forward_count : "" });
+    var foot = [price, fwd];
+    if (hit.ratings) foot.push(el("span", { class: "item-wom", text: "口碑 " + Number(hit.index).toFixed(1) }));
     var parts = [media, title];
     if (hit.author) parts.push(el("span", { class: "item-author", text: "作者 " + hit.author }));
-    parts.push(el("span", { class: "item-foot" }, [price, fwd]));
+    parts.push(el("span", { class: "item-foot" }, foot));
     return el("li", { class: "item" }, [
       el("a", { class: "item-link", href: "/h5/m/" + encodeURIComponent(hit.id) }, parts)
     ]);

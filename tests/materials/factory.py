@@ -60,6 +60,7 @@ def make_material(
     publish_at: datetime | None = None,
     take_down_at: datetime | None = None,
     forward_count: int = 0,
+    product_url: str = "https://shop.example.com/item",
 ) -> int:
     """A processed material (one photo, maybe a video), published unless ``publish=False``."""
     deps = get_deps(app)
@@ -68,7 +69,7 @@ def make_material(
             title=title,
             copy=copy,
             price_cents=price_cents,
-            product_url="https://shop.example.com/item",
+            product_url=product_url,
             brand=brand,
             category=category,
             status=status,

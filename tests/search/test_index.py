@@ -16,7 +16,7 @@ import search.index
 from search import IndexBusy, IndexCorrupt, SearchIndex
 from search import segments as seg
 from search.analysis import analyze_query, pinyin_terms
-from search.schema import Codec
+from search.schema import SCHEMA_VERSION, Codec
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -478,7 +478,8 @@ def test_garbled_toc_raises_index_corrupt(tmp_path):
 def test_index_from_another_schema_version_must_be_rebuilt(tmp_path):
     path = tmp_path / "ix"
     SearchIndex.open_or_create(path).set_meta(log_position=12)
-    meta = (path / "meta.json").read_text().replace('"schema_version": 1', '"schema_version": 0')
+    current = f'"schema_version": {SCHEMA_VERSION}'
+    meta = (path / "meta.json").read_text().replace(current, '"schema_version": 0')
     (path / "meta.json").write_text(meta)
     with pytest.raises(IndexCorrupt, match="rebuild"):
         SearchIndex.open_or_create(path)
@@ -497,7 +498,8 @@ def test_meta_round_trip(index):
     index.set_meta(log_position=41)
     index.set_meta(node="a")
     meta = index.meta()
-    assert meta["log_position"] == 41 and meta["node"] == "a" and meta["schema_version"] == 1
+    assert meta["log_position"] == 41 and meta["node"] == "a"
+    assert meta["schema_version"] == SCHEMA_VERSION
 
 
 # -- the fast readers agree with whoosh's public API ------------------------------------------

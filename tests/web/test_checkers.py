@@ -57,7 +57,7 @@ def pages(material_id: int, code: str, post_id: int) -> dict[str, list[str]]:
     """Who signs in (None: nobody) -> the paths that face shows."""
     m = material_id
     return {
-        "ops": ["/ops/", "/ops/new", f"/ops/m/{m}", "/ops/stats", "/ops/review/"],
+        "ops": ["/ops/", "/ops/new", f"/ops/m/{m}", "/ops/stats", "/ops/review/", "/ops/selection"],
         "seller": [
             "/h5/",
             "/h5/search",

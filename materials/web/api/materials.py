@@ -29,6 +29,12 @@ def media_url(key: str) -> str:
     return urls.absolute(urls.media(key))
 
 
+def thumbnail_url(m: Material) -> str | None:
+    photo = m.photos[0] if m.photos else None
+    thumb = photo.rendition("thumb") if photo else None
+    return media_url(thumb.key) if thumb else None
+
+
 def asset_json(a: Asset) -> dict[str, Any]:
     return {
         "id": a.id,

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from materials.catalogue import posts
+from materials.catalogue import posts, ratings
 from materials.models import (
     DRAFT,
     EXPIRED,
@@ -298,7 +298,7 @@ class ReviewQuery(Part):
 
 # ---------------------------------------------------------------- search: request
 
-SORTS = ("relevance", "newest", "forwarded")
+SORTS = ("relevance", "newest", "forwarded", "index")
 MAX_PER_PAGE = 50
 MAX_DEPTH = 10_000  # the deepest hit a page may reach (SearchIndex keeps no more)
 MAX_TAG_FILTERS = 10
@@ -480,6 +480,41 @@ class VariantStatsQuery(PeriodQuery):
     material: query_int(1, MAX_ID)
 
 
+# ---------------------------------------------------------------- ratings: requests
+
+
+def _score(field: str) -> Any:
+    schema = {
+        "type": "integer",
+        "minimum": ratings.LOWEST,
+        "maximum": ratings.HIGHEST,
+        "description": ratings.DIMENSIONS[field],
+    }
+    return checked(int, lambda v: ratings.parse_score(field, v), schema)
+
+
+class RatingBody(Part):
+    """PUT /materials/{material_id}/rating: the four dimensions (1-10 each) and a comment."""
+
+    performance: _score("performance")
+    price_acceptance: _score("price_acceptance")
+    design: _score("design")
+    packaging: _score("packaging")
+    comment: checked(str, ratings.parse_comment, text_schema(ratings.COMMENT_CHARS)) = omitted("")
+
+    def scores(self) -> ratings.Scores:
+        return ratings.Scores(
+            self.performance, self.price_acceptance, self.design, self.packaging, self.comment
+        )
+
+
+class SelectionQuery(Part):
+    """GET /ops/selection: the best-rated products first; only the 潜力 ones if asked."""
+
+    potential: QueryBool = omitted(False)
+    limit: query_int(1, 200) = 50
+
+
 # ---------------------------------------------------------------- responses
 
 
@@ -562,6 +597,8 @@ class Highlight(Answer):
 class Hit(Answer):
     id: int
     title: str
+    index: float = Field(description="the product's 口碑指数 (0-10, Bayesian)")
+    ratings: int
     price: Money
     original_price: Money | None
     brand: str
@@ -816,6 +853,67 @@ class SellerTrust(Answer):
     id: int
     name: str
     trusted: bool
+
+
+class Rating(Answer):
+    """The seller's own rating of the material's product."""
+
+    material_id: int
+    performance: int
+    price_acceptance: int
+    design: int
+    packaging: int
+    comment: str
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class Breakdown(Answer):
+    """The index of each dimension, on the same prior."""
+
+    performance: float
+    price_acceptance: float
+    design: float
+    packaging: float
+
+
+class Prior(Answer):
+    mean: float
+    weight: int
+
+
+class WordOfMouth(Answer):
+    """口碑指数: (C·m + the ratings' sum) / (C + n), per dimension and overall."""
+
+    material_id: int
+    index: float
+    ratings: int
+    breakdown: Breakdown
+    potential: bool = Field(description="index ≥ threshold with at least min_ratings ratings")
+    threshold: float
+    min_ratings: int
+    prior: Prior
+
+
+class SelectionItem(Answer):
+    rank: int
+    material_id: int = Field(description="the product's newest material")
+    title: str
+    product_url: str
+    materials: int = Field(description="how many materials show the product")
+    thumbnail: Url | None
+    index: float
+    ratings: int
+    breakdown: Breakdown
+    potential: bool
+
+
+class Selection(Answer):
+    items: list[SelectionItem]
+    total: int
+    threshold: float
+    min_ratings: int
+    prior: Prior
 
 
 class Problem(Answer):

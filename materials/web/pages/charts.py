@@ -107,3 +107,85 @@ def stats_period(deps: Deps, days: int) -> stats.Period:
 
 def chart_series(metrics: stats.Metrics) -> dict[str, int]:
     return {"forwards": metrics.forwards, "clicks": metrics.clicks_valid, "orders": metrics.orders}
+
+
+# ---------------------------------------------------------------- 口碑指数
+
+# One colour per dimension, in ratings.DIMENSIONS order (each ≥ 3:1 on white, for marks).
+DIMENSION_COLORS = ("#d23017", "#b85300", "#3366d6", "#008055")
+SCALE = 10.0
+
+
+def dimension_bars(breakdown: Sequence[tuple[str, float]], width: int = 336, row: int = 30):
+    """One horizontal bar per dimension on the 0-10 scale, its value at the end, and the 5.0
+    line dashed across (the platforms' "meets general demand")."""
+    label_w, num_w = 84, 40
+    bar_w = width - label_w - num_w
+    height = row * len(breakdown) + 4
+    summary = "，".join(f"{name} {value:.1f}" for name, value in breakdown)
+    parts = [
+        f'<svg class="chart dim-chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="各维度口碑：{escape(summary)}">'
+    ]
+    for i, (name, value) in enumerate(breakdown):
+        y = i * row + 4
+        w = max(2.0, bar_w * min(max(value, 0.0), SCALE) / SCALE)
+        parts.append(
+            f'<text x="0" y="{y + 17}" font-size="13" fill="#4e5969">{escape(name)}</text>'
+            f'<rect x="{label_w}" y="{y + 5}" width="{bar_w}" height="14" rx="7" fill="#f2f3f5"/>'
+            f'<rect x="{label_w}" y="{y + 5}" width="{w:.1f}" height="14" rx="7" '
+            f'fill="{DIMENSION_COLORS[i % len(DIMENSION_COLORS)]}"/>'
+            f'<text x="{width}" y="{y + 17}" text-anchor="end" font-size="13" '
+            f'fill="#1f2329">{value:.1f}</text>'
+        )
+    mid = label_w + bar_w / 2
+    parts.append(
+        f'<line x1="{mid:.1f}" x2="{mid:.1f}" y1="2" y2="{height}" stroke="#66707d" '
+        'stroke-width="1" stroke-dasharray="3 3"/></svg>'
+    )
+    return Markup("".join(parts))
+
+
+def selection_chart(
+    products: Sequence[tuple[str, Sequence[float]]],
+    names: Sequence[str],
+    width: int = 720,
+    height: int = 240,
+):
+    """Grouped bars: for each product (labelled by rank) its dimensions' indexes, 0-10, with the
+    5.0 line dashed across."""
+    left, right, top, bottom = 32, 8, 12, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    slot = plot_w / max(len(products), 1)
+    bar = min(14.0, slot * 0.8 / max(len(names), 1))
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - min(max(v, 0.0), SCALE) / SCALE)
+
+    parts = [
+        f'<svg class="chart selection-chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="前 {len(products)} 名商品的各维度口碑指数">'
+    ]
+    for value in (0, 5, 10):
+        dash = ' stroke-dasharray="4 4"' if value == 5 else ""
+        color = "#66707d" if value == 5 else "#e5e6eb"
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+            f'stroke="{color}" stroke-width="1"{dash}/>'
+            f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="12" '
+            f'fill="#66707d">{value}</text>'
+        )
+    for i, (label, values) in enumerate(products):
+        x0 = left + i * slot + (slot - bar * len(values)) / 2
+        for j, (name, value) in enumerate(zip(names, values, strict=True)):
+            parts.append(
+                f'<rect x="{x0 + j * bar:.1f}" y="{y(value):.1f}" width="{bar - 1:.1f}" '
+                f'height="{y(0) - y(value):.1f}" fill="{DIMENSION_COLORS[j]}">'
+                f"<title>{escape(label)} {escape(name)} {value:.1f}</title></rect>"
+            )
+        parts.append(
+            f'<text x="{left + (i + 0.5) * slot:.1f}" y="{height - 8}" text-anchor="middle" '
+            f'font-size="12" fill="#66707d">{escape(label)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from materials.catalogue import browse, lifecycle
+from materials.catalogue import browse, lifecycle, ratings
 from materials.errors import Problem
 from materials.formatting import parse_local
 from materials.models import DRAFT, FAILED, OPS, PROCESSING, PUBLISHED, READY, TAKEN_DOWN
@@ -323,3 +323,29 @@ def stats_page() -> str:
 
 
 RANKING_NAMES = {"forwards": "转发", "clicks": "点击", "orders": "订单数", "amount": "成交额"}
+
+
+@bp.get("/selection")
+@page_role(OPS)
+def selection() -> str:
+    """选品榜: rated products by 口碑指数, with each one's dimensions and the 潜力 mark."""
+    deps = get_deps()
+    potential = request.args.get("potential") == "1"
+    board = ratings.board(deps, limit=100, potential_only=potential)
+    names = list(ratings.DIMENSIONS.values())
+    bars = {
+        row.rank: charts.dimension_bars(ratings.labelled(row.word_of_mouth)) for row in board.rows
+    }
+    top = [(f"#{r.rank}", list(r.word_of_mouth.breakdown.values())) for r in board.rows[:10]]
+    prior = ratings.Prior.of(deps.settings)
+    return render_template(
+        "ops/selection.html",
+        board=board,
+        bars=bars,
+        chart=charts.selection_chart(top, names) if top else None,
+        names=names,
+        potential=potential,
+        prior=prior,
+        threshold=ratings.THRESHOLD,
+        min_ratings=deps.settings.POTENTIAL_MIN_RATINGS,
+    )

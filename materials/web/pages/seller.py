@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
     g,
     jsonify,
     make_response,
@@ -20,9 +21,9 @@ from flask import (
     url_for,
 )
 
-from materials.catalogue import browse
+from materials.catalogue import browse, ratings
 from materials.catalogue.browse import FEED_SORTS, live_categories, live_feed
-from materials.errors import NotFound
+from materials.errors import Invalid, NotFound
 from materials.models import SELLER, Material
 from materials.sharing import cards, copies, forwarding, stats
 from materials.sharing.cardstore import RenderTimeout
@@ -35,7 +36,7 @@ from materials.web.templating import video_urls, wechat_share
 
 bp = Blueprint("seller", __name__, url_prefix="/h5")
 TABS = {"newest": "最新", "forwarded": "转发最多", "category": "分类"}
-SEARCH_SORTS = {"relevance": "相关", "newest": "最新", "forwarded": "转发最多"}
+SEARCH_SORTS = {"relevance": "相关", "newest": "最新", "forwarded": "转发最多", "index": "口碑最高"}
 
 
 def _items_response(template: str, feed, next_url: str | None, **context) -> Response | str:
@@ -91,6 +92,7 @@ def search() -> Response | str:
             category=category or None,
             sort="forwarded" if sort == "forwarded" else "newest",
             page=page_arg(1000),
+            first=ratings.index_order(deps.settings) if sort == "index" else None,
         )
         if feed.has_more:
             next_url = url_for(
@@ -165,10 +167,52 @@ def material(material_id: int) -> Response:
             in_wechat=in_wechat(),
             page_link=get_deps().urls.absolute(page),
             wechat=wechat_share(m, code),
+            rating=rating_context(m),
         )
     )
     resp.vary.add("User-Agent")  # the forward flow differs inside WeChat
     return resp
+
+
+def rating_context(m: Material) -> dict:
+    """What the 口碑指数 block (seller/_rating.html) shows: the index, the seller's own rating."""
+    found = ratings.material_index(get_deps(), m.id, datetime.now(UTC), seller=g.user)
+    wom = found.word_of_mouth
+    return {
+        "wom": wom,
+        "chart": charts.dimension_bars(ratings.labelled(wom)),
+        "mine": found.mine,
+        "comments": found.comments,
+        "dimensions": ratings.DIMENSIONS,
+        "comment_chars": ratings.COMMENT_CHARS,
+    }
+
+
+@bp.post("/m/<int:material_id>/rating")
+@page_role(SELLER)
+def rate(material_id: int) -> Response:
+    """The H5 rating form (and its 撤回): the same rules as PUT /api/v1/materials/<id>/rating."""
+    deps, now = get_deps(), datetime.now(UTC)
+    if request.form.get("action") == "withdraw":
+        ratings.remove_rating(deps, g.user, material_id, now)
+        flash("已撤回你的评分。", "rating")
+    else:
+        try:
+            ratings.rate(deps, g.user, material_id, ratings.parse_form(request.form), now)
+            flash("评分已保存，谢谢！", "rating")
+        except Invalid as exc:
+            flash(_rating_error(exc), "rating-error")
+    target = url_for("seller.material", material_id=material_id, _anchor="rating")
+    return redirect(target, code=303)
+
+
+def _rating_error(exc: Invalid) -> str:
+    field = exc.where.get("field")
+    if field == "comment":
+        return f"评价最多 {ratings.COMMENT_CHARS} 字，且不能含控制字符。"
+    if field in ratings.DIMENSIONS:
+        return f"{ratings.DIMENSIONS[field]}：请选择 1–10 分。"
+    return exc.detail
 
 
 @bp.get("/m/<int:material_id>/cards.zip")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from materials.catalogue import ratings
 from materials.models import Conversion, Forward, Material
 from materials.platform.deps import get_deps
 
@@ -16,6 +17,7 @@ def test_demo_loads_once(app):
     assert first.exit_code == 0, first.output
     assert '"referral_code"' in first.output and "orders over 14 days" in first.output
     assert "2 copy variants" in first.output
+    assert "demo: 67 ratings by 16 sellers" in first.output
     again = runner.invoke(args=["demo", "--if-empty"])
     assert "nothing added" in again.output
     with get_deps(app).db.read() as s:
@@ -24,3 +26,5 @@ def test_demo_loads_once(app):
         forwards = s.scalar(select(func.count()).select_from(Forward))
         assert sum(m.forward_count for m in materials) == forwards > 0
         assert s.scalar(select(func.count()).select_from(Conversion)) > 0
+    board = ratings.board(get_deps(app))
+    assert board.total == 6 and board.rows[0].word_of_mouth.potential

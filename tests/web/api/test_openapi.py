@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from materials.errors import Invalid
-from materials.indexing.follower import Follower
 from materials.platform.deps import get_deps
 from materials.sharing import stats
 from materials.validation import (
@@ -121,14 +120,6 @@ def _model(doc: dict, path: str, method: str, status: int):
     answer = doc["paths"][path][method]["responses"][str(status)]
     ((media, content),) = answer["content"].items()
     return media, getattr(schemas, content["schema"]["$ref"].rsplit("/", 1)[1])
-
-
-@pytest.fixture
-def follower(app):
-    f = Follower.for_deps(get_deps(app))
-    f.start()
-    yield f
-    f.index.close()
 
 
 def test_real_answers_validate_against_their_documented_models(

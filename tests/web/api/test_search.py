@@ -9,18 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from materials.catalogue import lifecycle as service
-from materials.indexing.follower import Follower, log_head
+from materials.indexing.follower import log_head
 from materials.platform.deps import get_deps
 from tests.helpers import post_upload, wait_until
 from tests.materials.factory import make_material
-
-
-@pytest.fixture
-def follower(app):
-    f = Follower.for_deps(get_deps(app))
-    f.start()
-    yield f
-    f.index.close()
 
 
 @pytest.fixture
