@@ -206,7 +206,7 @@ class Supervisor:
             for group in self.groups:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(group, sig)
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 10
             while time.monotonic() < deadline and any(_group_alive(g) for g in self.groups):
                 time.sleep(0.2)
         for proc in self.procs.values():
@@ -439,9 +439,11 @@ class Chaos:
 
     def one(self, target: str) -> Kill | None:
         if target == "gunicorn worker":
-            workers = self.sup.children("web")
+            deadline = time.monotonic() + 15  # a master just restarted may not have forked yet
+            while not (workers := self.sup.children("web")) and time.monotonic() < deadline:
+                time.sleep(0.2)
             if not workers:
-                return None  # its master is still booting them
+                return None
             kill = Kill(target, time.monotonic())
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.rng.choice(workers), signal.SIGKILL)
@@ -742,6 +744,10 @@ def drill(run: Run) -> int:
     run.env = drill_env(run, run.backend.start())
     _flask(run.env, "release")
     ops = json.loads(_flask(run.env, "users", "create", "drill-ops", "--role", "ops"))
+    # jieba keeps its dictionary cache in the temp directory, as on any host after the first
+    # boot; without it every process started here would build it, at once, on two cores.
+    warm = "from search.analysis import warm_up; warm_up()"
+    subprocess.run([sys.executable, "-c", warm], cwd=ROOT, env=run.env, check=True, timeout=120)
     shape, env = render_shape(run)
     logs = run.tmp / "logs"
     logs.mkdir()

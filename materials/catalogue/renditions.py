@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from materials.catalogue import leases
 from materials.catalogue.lifecycle import load_material, log_change
-from materials.catalogue.uploads import decode_limits
+from materials.catalogue.uploads import SPOOL_PREFIX, decode_limits, spool_dir
 from materials.models import FAILED, PROCESSING, READY, Asset, Card, Rendition
 from materials.platform.deps import Deps
 from media import images, video
@@ -173,7 +173,8 @@ def _finish(
 
 def sweep_orphans(deps: Deps, now: datetime | None = None) -> int:
     """Delete stored files that no row refers to and that are older than the grace period
-    (younger ones may belong to an upload whose transaction is still open)."""
+    (younger ones may belong to an upload whose transaction is still open), and upload spool
+    files as old (sweep_spool)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=deps.settings.ORPHAN_GRACE_SECONDS)
     with deps.db.read() as s:
         known = set(s.scalars(select(Asset.key)))
@@ -185,4 +186,20 @@ def sweep_orphans(deps: Deps, now: datetime | None = None) -> int:
             if key not in known and modified < cutoff:
                 deps.storage.delete(key)
                 removed += 1
+    return removed + sweep_spool(deps, cutoff)
+
+
+def sweep_spool(deps: Deps, cutoff: datetime) -> int:
+    """Spool files last written before `cutoff`. A request's spool file is removed when the
+    request ends; one left behind belonged to a web worker killed mid-request (SIGKILL, OOM),
+    since nothing else runs at that moment (the fault drill, bench/drill.py, found them). A
+    request still reading its body writes to its file, so the grace keeps it."""
+    removed = 0
+    for path in spool_dir(deps.settings).glob(f"{SPOOL_PREFIX}*"):
+        try:
+            if datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # its request ended meanwhile
+            continue
     return removed

@@ -26,6 +26,16 @@ _STATUS: dict[str, type[Problem]] = {
 }
 
 
+SPOOL_PREFIX = "sucai-up-"
+
+
+def spool_dir(cfg: Settings) -> Path:
+    """Where request bodies' files are spooled while an upload is checked: the data
+    directory's own, so a file left by a web worker killed mid-request is this deployment's
+    to sweep (renditions.sweep_spool), not a stranger in the machine's temp directory."""
+    return Path(cfg.DATA_DIR) / "spool"
+
+
 def decode_limits(cfg: Settings) -> Limits:
     """The limits every decode of an uploaded file runs under, at upload and in the worker."""
     return Limits.for_decode(cfg.MAX_DECODE_SECONDS, cfg.MAX_DECODE_MB)
