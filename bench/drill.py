@@ -18,9 +18,10 @@ SIGKILLed at random, then an account of every acknowledged upload.
 3. Meanwhile K SIGKILLs at random times: gunicorn workers (their master starts new ones), the
    master once (restarted here), the job worker, the indexer, and on the scale backend the
    SeaweedFS server; each but a gunicorn worker restarted after 0.5-3 s.
-4. Drain (until no asset is processing, bounded by the leases' own times), press Retry once on
-   whatever failed, wait for the index to reach the change log's head, count the orphans, run
-   `flask sweep` (grace 0: nothing is in flight by then) and count them again.
+4. Drain: until no asset is processing; given up when nothing has finished for as long as the
+   leases promise a lost job is found (lease or enqueue grace + two reaps + 60 s). Press Retry
+   once on whatever failed, wait for the index to reach the change log's head, count the
+   orphans, run `flask sweep` (grace 0: nothing is in flight by then) and count them again.
 5. The table; the exit status is 1 when a target is missed: 0 lost, 0 duplicated, 0 corrupt,
    0 stuck, 0 failed that a retry fixes, 0 edits lost, 0 refused, every published material
    searchable, 0 orphans after the sweep.
@@ -418,12 +419,14 @@ class Chaos:
         self.watchers: list[threading.Thread] = []
 
     def plan(self, kills: int, seconds: float) -> list[tuple[float, str]]:
+        """The master once, every other target at least once (when there are kills enough),
+        the rest drawn by weight; at random times in the fault window."""
         times = sorted(self.rng.uniform(0.08 * seconds, 0.85 * seconds) for _ in range(kills))
         weights = {"gunicorn worker": 3, "job worker": 2, "indexer": 1.5, "seaweedfs": 1.5}
-        targets = [t for t in self.backend.targets]
-        picks = self.rng.choices(targets, [weights[t] for t in targets], k=kills)
-        if kills >= 2:
-            picks[self.rng.randrange(kills)] = "gunicorn master"
+        targets = list(self.backend.targets)
+        picks = ["gunicorn master", *targets] if kills > len(targets) else []
+        picks += self.rng.choices(targets, [weights[t] for t in targets], k=kills - len(picks))
+        self.rng.shuffle(picks)
         return list(zip(times, picks, strict=True))
 
     def run(self, kills: int, seconds: float) -> None:
@@ -583,6 +586,24 @@ def wait(ok: Callable[[], bool], bound: float) -> float | None:
         with contextlib.suppress(Exception):
             if ok():
                 return time.monotonic() - t0
+        time.sleep(0.5)
+    return None
+
+
+def drain(view: View, bound: float, cap: float = 1800.0) -> float | None:
+    """Seconds until no asset is processing; None when nothing finished for `bound` seconds
+    (stuck, not merely behind: a long run leaves a backlog the worker is still working off),
+    or past `cap`."""
+    t0 = last = time.monotonic()
+    finished = view.finished()
+    while time.monotonic() - t0 < cap:
+        if view.processing() == 0:
+            return time.monotonic() - t0
+        now_finished = view.finished()
+        if now_finished > finished:
+            finished, last = now_finished, time.monotonic()
+        elif time.monotonic() - last > bound:
+            return None
         time.sleep(0.5)
     return None
 
@@ -790,14 +811,14 @@ def _faults_and_account(run: Run, sup, view: View, token: str, rng, boot: float)
     load_s = time.monotonic() - t0
     client = Client(run.port, token, record, threading.Event())
     bound = drain_bound(view.settings)
-    drained = wait(lambda: view.processing() == 0, bound)
+    drained = drain(view, bound)
     stuck = view.processing()
     failed_before = [m for m in view.materials() if m.status == FAILED]
     retryable = sum(
         1 for m in failed_before for a in m.assets if a.status == FAILED and a.retryable
     )
     retried = retry_failed(client, view)
-    wait(lambda: view.processing() == 0, bound)
+    drain(view, bound)
     fixed = sum(1 for m in view.materials() if m.id in retried and m.status != FAILED)
     failed = {"failed": len(failed_before), "retryable": retryable, "fixed": fixed}
     head = view.head()
@@ -819,7 +840,9 @@ def _faults_and_account(run: Run, sup, view: View, token: str, rng, boot: float)
 
 
 def _report(run, acc, kills, record, load_s, drained, bound, indexed, swept) -> None:  # noqa: ANN001
-    drain = f"{drained:.1f} s" if drained is not None else f"NOT within {bound:.0f} s"
+    drain = (
+        f"{drained:.1f} s" if drained is not None else f"NOT (nothing finished for {bound:.0f} s)"
+    )
     index = f"{indexed:.1f} s" if indexed is not None else "NOT within 120 s"
     print(f"\nload phase {load_s:.0f} s; drained in {drain}; index at the log head in {index}")
     print(f"flask sweep (grace 0): {swept}")
