@@ -30,10 +30,13 @@ SPOOL_PREFIX = "sucai-up-"
 
 
 def spool_dir(cfg: Settings) -> Path:
-    """Where request bodies' files are spooled while an upload is checked: the data
-    directory's own, so a file left by a web worker killed mid-request is this deployment's
-    to sweep (renditions.sweep_spool), not a stranger in the machine's temp directory."""
-    return Path(cfg.DATA_DIR) / "spool"
+    """Where request bodies' files are spooled while an upload is checked, and where the
+    worker and the card renderer download and transcode: the data directory's own (made on
+    first use), so what a process killed mid-work leaves is this deployment's to sweep
+    (renditions.sweep_spool), not a stranger in the machine's temp directory."""
+    spool = Path(cfg.DATA_DIR) / "spool"
+    spool.mkdir(parents=True, exist_ok=True)
+    return spool
 
 
 def decode_limits(cfg: Settings) -> Limits:

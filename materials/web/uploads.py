@@ -20,7 +20,6 @@ class HashingTempFile:
     """A temp file that hashes what is written and refuses to grow past `limit` bytes."""
 
     def __init__(self, limit: int, directory: Path):
-        directory.mkdir(parents=True, exist_ok=True)
         self._file: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix=SPOOL_PREFIX, dir=directory
         )

@@ -218,18 +218,25 @@ def test_uploads_spool_in_the_data_directory(app, settings):
 @pytest.mark.settings(ORPHAN_GRACE_SECONDS=3600)
 def test_sweep_removes_spool_files_a_killed_worker_left(app):
     """The fault drill found upload spool files that web workers SIGKILLed mid-request left
-    behind, and a sweep that never looked at them."""
+    behind, S3 downloads of SIGKILLed job workers, and a sweep that never looked at them."""
     deps = get_deps(app)
     spool = spool_dir(deps.settings)
-    spool.mkdir(parents=True)
     left = spool / "sucai-up-left"
     left.write_bytes(b"half an upload")
     two_hours_ago = time.time() - 7200
     os.utime(left, (two_hours_ago, two_hours_ago))
     live = spool / "sucai-up-live"  # a request reading its body now: within the grace
     live.write_bytes(b"an upload arriving")
-    assert sweep_orphans(deps) == 1
+    # a worker's download or transcode directory, left by a SIGKILLed job / one in progress
+    job, running = spool / "sucai-abc", spool / "sucai-v-def"
+    for d in (job, running):
+        d.mkdir()
+        (d / "object.jpg").write_bytes(b"x")
+    for p in (job, job / "object.jpg"):
+        os.utime(p, (two_hours_ago, two_hours_ago))
+    assert sweep_orphans(deps) == 2
     assert not left.exists() and live.exists()
+    assert not job.exists() and (running / "object.jpg").exists()
 
 
 def test_openapi_document(client):
