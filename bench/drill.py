@@ -171,6 +171,15 @@ class Supervisor:
         self.procs: dict[str, subprocess.Popen] = {}
         self.groups: list[int] = []
         self._lock = threading.Lock()
+        threading.Thread(target=self._keep_pruning, name="prune", daemon=True).start()
+
+    def _keep_pruning(self) -> None:
+        # A group with no process left is forgotten at once: pids wrap (at 32,768 here) and
+        # its number may soon lead a stranger's group, who must never get our signal.
+        while True:
+            time.sleep(0.2)
+            with self._lock:
+                self.groups = [g for g in self.groups if _group_alive(g)]
 
     def start(self, name: str) -> None:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - kept by the child
@@ -204,11 +213,12 @@ class Supervisor:
 
     def stop_all(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            for group in self.groups:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(group, sig)
+            with self._lock:
+                for group in [g for g in self.groups if _group_alive(g)]:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(group, sig)
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and any(_group_alive(g) for g in self.groups):
+            while time.monotonic() < deadline and self.groups:
                 time.sleep(0.2)
         for proc in self.procs.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
