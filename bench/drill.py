@@ -429,12 +429,14 @@ class Chaos:
         self.watchers: list[threading.Thread] = []
 
     def plan(self, kills: int, seconds: float) -> list[tuple[float, str]]:
-        """The master once, every other target at least once (when there are kills enough),
-        the rest drawn by weight; at random times in the fault window."""
+        """The master once (from two kills), every other target at least once (when there are
+        kills enough), the rest drawn by weight; at random times in the fault window."""
         times = sorted(self.rng.uniform(0.08 * seconds, 0.85 * seconds) for _ in range(kills))
         weights = {"gunicorn worker": 3, "job worker": 2, "indexer": 1.5, "seaweedfs": 1.5}
         targets = list(self.backend.targets)
-        picks = ["gunicorn master", *targets] if kills > len(targets) else []
+        picks = ["gunicorn master"] if kills >= 2 else []
+        if kills - len(picks) >= len(targets):
+            picks += targets
         picks += self.rng.choices(targets, [weights[t] for t in targets], k=kills - len(picks))
         self.rng.shuffle(picks)
         return list(zip(times, picks, strict=True))
