@@ -103,7 +103,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISPLAY_SIDE", 1080, "Long side of the display rendition of a photo."),
     Setting("THUMB_SIDE", 360, "Long side of a photo thumbnail."),
     Setting("VIDEO_SHORT_SIDE", 720, "Short side of the transcoded video (720 = 720p)."),
-    Setting("ORPHAN_GRACE_SECONDS", 3600, "Stored files unreferenced this long are swept."),
+    Setting(
+        "ORPHAN_GRACE_SECONDS",
+        3600,
+        "Stored files unreferenced this long are swept, and upload spool files "
+        "(DATA_DIR/spool) a killed web worker left.",
+    ),
     Setting(
         "JOB_LEASE_SECONDS",
         30,

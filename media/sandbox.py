@@ -97,8 +97,10 @@ def _serve(conn: Connection, calls: int, retire_rss_mb: int) -> None:
     for served in range(1, calls + 1):
         try:
             fn, args, limits = conn.recv()
-        except EOFError:
-            return  # the parent went away, or let this child go
+        except (EOFError, ConnectionError):
+            # The parent let this child go, or went away: closed its end (EOF), or was
+            # SIGKILLed with the pipe unread (a reset). Either way there is nothing to serve.
+            return
         set_limits(limits.cpu_seconds, limits.memory_mb, final=False)
         status, value = _outcome(fn, args, limits)
         keep = status == "ok" or not isinstance(value, LimitExceeded | MemoryError)

@@ -48,7 +48,7 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
     def list(self, prefix: str = "") -> Iterator[tuple[str, datetime]]: ...
-    def local_path(self, key: str, suffix: str = ""): ...  # context manager -> Path
+    def local_path(self, key: str, suffix: str = "", tmp_dir: Path | None = None): ...  # -> Path
     def local_file(self, key: str) -> Path | None: ...
     def direct_url(self, key: str, expires: int = 3600) -> str | None: ...
     @property
@@ -125,7 +125,7 @@ class LocalStorage:
                     yield key, datetime.fromtimestamp(full.stat().st_mtime, UTC)
 
     @contextmanager
-    def local_path(self, key: str, suffix: str = "") -> Iterator[Path]:
+    def local_path(self, key: str, suffix: str = "", tmp_dir: Path | None = None) -> Iterator[Path]:
         yield self.path(key)
 
     def local_file(self, key: str) -> Path | None:
@@ -234,9 +234,10 @@ class S3Storage:
                     yield obj["Key"], obj["LastModified"]
 
     @contextmanager
-    def local_path(self, key: str, suffix: str = "") -> Iterator[Path]:
-        """Pillow and ffmpeg want a file: download to a temporary one, removed afterwards."""
-        with tempfile.TemporaryDirectory(prefix="sucai-") as tmp:
+    def local_path(self, key: str, suffix: str = "", tmp_dir: Path | None = None) -> Iterator[Path]:
+        """Pillow and ffmpeg want a file: download to a temporary one (in `tmp_dir`, else the
+        machine's temp directory), removed afterwards."""
+        with tempfile.TemporaryDirectory(prefix="sucai-", dir=tmp_dir) as tmp:
             path = Path(tmp) / f"object{suffix}"
             with self._translate(key):
                 self.client.download_file(self.bucket, check_key(key), str(path))

@@ -100,9 +100,18 @@ class Weed:
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
+                self.kill()
+        self._closed()
+
+    def kill(self) -> None:
+        """SIGKILL, as an OOM killer would: start() brings it back on the same ports."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+        self._closed()
+
+    def _closed(self) -> None:
+        self.proc = None
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -4,6 +4,7 @@ on, and that the app's headers arrive as the app sent them."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -229,3 +230,47 @@ def test_a_body_over_the_apps_cap_is_refused_by_nginx(shape):
         assert json.loads(resp.read())["rule"] == "max_bytes"
     finally:
         conn.close()
+
+
+def test_workers_of_a_killed_master_refuse_connections_at_once(tmp_path):
+    """A SIGKILLed master's workers close their listening socket when they notice: nginx's
+    next connect to the path is refused at once (a 502, which clients retry), instead of
+    waiting in a backlog nobody accepts from until the orphans exit 30 s later."""
+    env = {
+        **os.environ,
+        "SUCAI_DATA_DIR": str(tmp_path / "var"),
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+    }
+    flask(env, "release")
+    sock, log = tmp_path / "web.sock", tmp_path / "web.log"
+    cmd = [BIN / "gunicorn", "app:create_app()", "--bind", f"unix:{sock}", "--workers", "1",
+           "--threads", "2", "--worker-class", "gthread"]  # fmt: skip
+    with open(log, "wb") as out:
+        master = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    kept = Unix(sock)  # a connection nginx keeps alive to the worker
+    try:
+        wait_until(lambda: _answers(sock), 60)
+        kept.request("GET", "/healthz")
+        assert kept.getresponse().read()
+        (worker,) = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+        os.kill(master.pid, signal.SIGKILL)
+        master.wait()
+        wait_until(lambda: "Parent changed" in log.read_text(), 10)
+        with socket.socket(socket.AF_UNIX) as probe, pytest.raises(ConnectionRefusedError):
+            probe.settimeout(5)
+            probe.connect(str(sock))
+        # and the orphan lets the kept connection go as on a SIGTERM, not after the 30 s grace
+        wait_until(lambda: not Path(f"/proc/{worker}").exists(), 10)
+    finally:
+        kept.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(master.pid, signal.SIGKILL)
+
+
+def _answers(sock: Path) -> bool:
+    try:
+        return fetch(sock, "GET", "/healthz")[0] == 200
+    except OSError:
+        return False

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from materials.catalogue import leases
 from materials.catalogue.lifecycle import load_material, log_change
-from materials.catalogue.uploads import decode_limits
+from materials.catalogue.uploads import decode_limits, spool_dir
 from materials.models import FAILED, PROCESSING, READY, Asset, Card, Rendition
 from materials.platform.deps import Deps
 from media import images, video
@@ -93,7 +94,9 @@ class _Budget:
 
 def _render(deps: Deps, job: _Budget, kind: str, key: str, mime: str) -> list[Rendered]:
     suffix = "." + key.rsplit(".", 1)[-1]
-    with deps.storage.local_path(key, suffix=suffix) as src:
+    # Temporaries in the spool, not the machine's temp directory: what a worker SIGKILLed
+    # mid-job leaves there is swept (the fault drill found S3 downloads it never removed).
+    with deps.storage.local_path(key, suffix=suffix, tmp_dir=spool_dir(deps.settings)) as src:
         if kind == "photo":
             return images.photo_renditions(
                 src,
@@ -111,7 +114,7 @@ def _video_renditions(deps: Deps, job: _Budget, src: Path, mime: str) -> list[Re
     # transcode's limits grow with the seconds it will really make, at most the cap.
     info = video.probe(src, mime, limits=job.within(job.decode), play_cap=cap)
     seconds = min(max(info.duration, info.played or 0.0), cap)
-    with tempfile.TemporaryDirectory(prefix="sucai-v-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sucai-v-", dir=spool_dir(deps.settings)) as tmp:
         out, still = Path(tmp) / "video.mp4", Path(tmp) / "poster.jpg"
         w, h = video.transcode(
             src,
@@ -173,7 +176,8 @@ def _finish(
 
 def sweep_orphans(deps: Deps, now: datetime | None = None) -> int:
     """Delete stored files that no row refers to and that are older than the grace period
-    (younger ones may belong to an upload whose transaction is still open)."""
+    (younger ones may belong to an upload whose transaction is still open), and upload spool
+    files as old (sweep_spool)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=deps.settings.ORPHAN_GRACE_SECONDS)
     with deps.db.read() as s:
         known = set(s.scalars(select(Asset.key)))
@@ -185,4 +189,28 @@ def sweep_orphans(deps: Deps, now: datetime | None = None) -> int:
             if key not in known and modified < cutoff:
                 deps.storage.delete(key)
                 removed += 1
+    return removed + sweep_spool(deps, cutoff)
+
+
+def sweep_spool(deps: Deps, cutoff: datetime) -> int:
+    """What the spool holds that was last written before `cutoff`: upload spool files and the
+    worker's temporary directories (downloads from S3, transcodes). Each is removed when its
+    request or job ends; one left behind belonged to a process SIGKILLed mid-work (OOM, a
+    deploy), since nothing else runs at that moment (the fault drill, bench/drill.py, found
+    both). Work still going on writes to its files, so the grace keeps them."""
+    removed = 0
+    for path in list(spool_dir(deps.settings).glob("sucai-*")):
+        try:
+            if datetime.fromtimestamp(_last_written(path), UTC) >= cutoff:
+                continue
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            removed += 1
+        except FileNotFoundError:  # its request or job ended meanwhile
+            continue
     return removed
+
+
+def _last_written(path: Path) -> float:
+    if not path.is_dir():
+        return path.stat().st_mtime
+    return max([path.stat().st_mtime] + [p.stat().st_mtime for p in path.rglob("*")])

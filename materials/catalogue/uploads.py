@@ -26,6 +26,19 @@ _STATUS: dict[str, type[Problem]] = {
 }
 
 
+SPOOL_PREFIX = "sucai-up-"
+
+
+def spool_dir(cfg: Settings) -> Path:
+    """Where request bodies' files are spooled while an upload is checked, and where the
+    worker and the card renderer download and transcode: the data directory's own (made on
+    first use), so what a process killed mid-work leaves is this deployment's to sweep
+    (renditions.sweep_spool), not a stranger in the machine's temp directory."""
+    spool = Path(cfg.DATA_DIR) / "spool"
+    spool.mkdir(parents=True, exist_ok=True)
+    return spool
+
+
 def decode_limits(cfg: Settings) -> Limits:
     """The limits every decode of an uploaded file runs under, at upload and in the worker."""
     return Limits.for_decode(cfg.MAX_DECODE_SECONDS, cfg.MAX_DECODE_MB)

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from materials.accounts import seller_by_code
+from materials.catalogue.uploads import spool_dir
 from materials.errors import NotFound
 from materials.models import Asset, Material, parse_id
 from materials.platform.deps import Deps
@@ -252,7 +253,9 @@ def _render_base(deps: Deps, spec: CardSpec) -> Image.Image:
     _use_configured_font(deps)
     side = spec.display_side if spec.is_photo else LAYOUTS[spec.layout].max_photo_side
     suffix = "." + spec.photo.key.rsplit(".", 1)[-1]
-    with deps.storage.local_path(spec.photo.key, suffix=suffix) as path:
+    with deps.storage.local_path(
+        spec.photo.key, suffix=suffix, tmp_dir=spool_dir(deps.settings)
+    ) as path:
         photo = load_photo(str(path), side, deps.settings.MAX_PHOTO_PIXELS)
     if spec.is_photo:
         return _fit_within(photo, side)

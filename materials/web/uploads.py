@@ -12,15 +12,17 @@ from flask import Request, current_app
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from materials.catalogue.uploads import Spooled
+from materials.catalogue.uploads import SPOOL_PREFIX, Spooled, spool_dir
 from materials.web.deps import get_deps
 
 
 class HashingTempFile:
     """A temp file that hashes what is written and refuses to grow past `limit` bytes."""
 
-    def __init__(self, limit: int):
-        self._file: IO[bytes] = tempfile.NamedTemporaryFile(prefix="sucai-up-")  # noqa: SIM115
+    def __init__(self, limit: int, directory: Path):
+        self._file: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix=SPOOL_PREFIX, dir=directory
+        )
         self._hash = hashlib.sha256()
         self.limit = limit
         self.size = 0
@@ -64,7 +66,7 @@ class UploadRequest(Request):
     ):  # noqa: ANN001
         cfg = get_deps(current_app).settings
         limit = max(cfg.MAX_PHOTO_BYTES, cfg.MAX_VIDEO_BYTES)
-        return HashingTempFile(limit)
+        return HashingTempFile(limit, spool_dir(cfg))
 
 
 def spooled(files: list[FileStorage]) -> list[Spooled]:

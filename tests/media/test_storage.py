@@ -36,6 +36,19 @@ def test_roundtrip(storage, tmp_path):
     storage.delete("renditions/1/x.jpg")  # deleting twice is fine
 
 
+def test_a_download_goes_where_it_is_told(storage, tmp_path):
+    """The worker downloads into its spool (swept), not the machine's temp directory: the
+    fault drill found S3 downloads a SIGKILLed worker left there."""
+    storage.put_bytes("originals/a/c.jpg", b"xyz", "image/jpeg")
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    with storage.local_path("originals/a/c.jpg", suffix=".jpg", tmp_dir=spool) as path:
+        assert path.read_bytes() == b"xyz"
+        if storage.backend == "s3":
+            assert path.parent.parent == spool
+    assert list(spool.iterdir()) == []
+
+
 def test_missing_is_file_not_found(storage):
     with pytest.raises(FileNotFoundError):
         storage.get_bytes("originals/nope.jpg")

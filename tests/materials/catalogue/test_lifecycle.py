@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+from flask import request
 from sqlalchemy import select
 
 from materials.accounts import CODE_ALPHABET
 from materials.catalogue.renditions import sweep_orphans
+from materials.catalogue.uploads import spool_dir
 from materials.models import ChangeLog
 from materials.platform.deps import get_deps
 from tests.helpers import make_user, post_upload, wait_until
@@ -193,6 +199,44 @@ def test_sweep_removes_only_orphans(app, client, ops, worker, small_jpeg):
     assert sweep_orphans(deps) == 1
     after = {k for k, _ in deps.storage.list("")}
     assert before - after == {"originals/2020/01/orphan.jpg"}
+
+
+def test_uploads_spool_in_the_data_directory(app, settings):
+    """Not in the machine's temp directory: what a killed web worker leaves is ours to sweep."""
+    spool = Path(settings["DATA_DIR"]) / "spool"
+    assert spool_dir(get_deps(app).settings) == spool
+    with app.test_request_context("/api/v1/materials", method="POST"):
+        spooled = request._get_file_stream(0, "image/jpeg", "a.jpg")
+        try:
+            path = Path(spooled.name)
+            assert path.parent == spool and path.exists()
+        finally:
+            spooled.close()
+        assert not path.exists()
+
+
+@pytest.mark.settings(ORPHAN_GRACE_SECONDS=3600)
+def test_sweep_removes_spool_files_a_killed_worker_left(app):
+    """The fault drill found upload spool files that web workers SIGKILLed mid-request left
+    behind, S3 downloads of SIGKILLed job workers, and a sweep that never looked at them."""
+    deps = get_deps(app)
+    spool = spool_dir(deps.settings)
+    left = spool / "sucai-up-left"
+    left.write_bytes(b"half an upload")
+    two_hours_ago = time.time() - 7200
+    os.utime(left, (two_hours_ago, two_hours_ago))
+    live = spool / "sucai-up-live"  # a request reading its body now: within the grace
+    live.write_bytes(b"an upload arriving")
+    # a worker's download or transcode directory, left by a SIGKILLed job / one in progress
+    job, running = spool / "sucai-abc", spool / "sucai-v-def"
+    for d in (job, running):
+        d.mkdir()
+        (d / "object.jpg").write_bytes(b"x")
+    for p in (job, job / "object.jpg"):
+        os.utime(p, (two_hours_ago, two_hours_ago))
+    assert sweep_orphans(deps) == 2
+    assert not left.exists() and live.exists()
+    assert not job.exists() and (running / "object.jpg").exists()
 
 
 def test_openapi_document(client):
