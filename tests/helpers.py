@@ -50,15 +50,10 @@ def upload_form(
     return form
 
 
-def post_upload(
-    client,
-    headers: dict,
-    photos: list[tuple[bytes, str]],
-    video: tuple[bytes, str] | None = None,
-    **fields,
-):
-    """POST /api/v1/materials with the body encoded in memory (the test client would spool a
-    large body to a temp file it never closes)."""
+def encode_upload(
+    photos: list[tuple[bytes, str]], video: tuple[bytes, str] | None = None, **fields
+) -> tuple[bytes, str]:
+    """The multipart body of an upload, encoded in memory, and its Content-Type."""
     from werkzeug.datastructures import FileStorage, MultiDict
     from werkzeug.test import stream_encode_multipart
 
@@ -68,13 +63,38 @@ def post_upload(
             if isinstance(item, tuple):
                 item = FileStorage(item[0], filename=item[1])
             data.add(key, item)
-    stream, length, boundary = stream_encode_multipart(data, use_tempfile=False)
-    return client.post(
-        "/api/v1/materials",
-        data=stream.read(),
-        headers=headers,
-        content_type=f"multipart/form-data; boundary={boundary}",
-    )
+    stream, _, boundary = stream_encode_multipart(data, use_tempfile=False)
+    return stream.read(), f"multipart/form-data; boundary={boundary}"
+
+
+def post_upload(
+    client,
+    headers: dict,
+    photos: list[tuple[bytes, str]],
+    video: tuple[bytes, str] | None = None,
+    **fields,
+):
+    """POST /api/v1/materials with the body encoded in memory (the test client would spool a
+    large body to a temp file it never closes)."""
+    body, content_type = encode_upload(photos, video, **fields)
+    return client.post("/api/v1/materials", data=body, headers=headers, content_type=content_type)
+
+
+def stop_group(proc, timeout: float = 15) -> None:  # noqa: ANN001 - a subprocess.Popen
+    """End a process started with start_new_session=True and all it started: SIGTERM to its
+    group, SIGKILL after `timeout` s."""
+    import os
+    import signal
+    import subprocess
+
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def wait_until(fn, timeout: float = 60, interval: float = 0.1):
