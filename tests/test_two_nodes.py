@@ -4,6 +4,7 @@ and one Redis queue, with one job worker. A material uploaded and published thro
 found through node B's search within FRESH_SECONDS, and every card layout B serves is the same
 bytes under the same ETag as A's: when B reads what A stored, when B stamps a seller's card on
 a base A made, and when B, restarted with nothing in memory, makes everything again itself.
+A hostile original planted in storage costs B's gunicorn worker a prompt 404, nothing more.
 
 Both nodes configure the card font (SUCAI_FONT_PATH, as an operator would): a node that stamps
 on a base from storage must stamp in that font, not in whatever fontconfig answers."""
@@ -15,16 +16,19 @@ import os
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from app import create_app
-from materials.models import Card
-from materials.platform.deps import get_deps
+from materials.models import Asset, Card
+from materials.platform.deps import Deps, get_deps
 from media.samples import jpeg_bytes, product_image
+from tests import hostile
 from tests.conftest import REDIS_URL, free_port, pg_schema, wait_for_port
 from tests.helpers import encode_upload, stop_group, wait_until
 from tests.test_procfile import BIN, ROOT, flask
@@ -139,6 +143,9 @@ def cluster(scale_env, tmp_path_factory):
         for name in ("a", "b"):
             (root / name).mkdir()
             nodes.append(Node(name, env, root / name).start())
+        token = users["seller"]["token"]
+        for node in nodes:  # each indexer has built its index: freshness is measured alone
+            wait_until(lambda: node.api("GET", "/api/v1/search", token)[0] == 200, 90)  # noqa: B023
         yield {"a": nodes[0], "b": nodes[1], "users": users, "root": root}
     finally:
         for node in [*nodes, worker]:
@@ -149,22 +156,38 @@ def _create(role: str) -> list[str]:
     return ["users", "create", f"{role}-{uuid.uuid4().hex[:4]}", "--role", role]
 
 
-@pytest.fixture(scope="module")
-def published(cluster) -> dict:
-    """Uploaded and published through node A; the material's JSON and when it was published."""
+def _publish(cluster: dict, photos: list[tuple[bytes, str]], title: str) -> dict:
+    """Uploaded through node A, processed by the worker, published through A: its JSON."""
     a, ops = cluster["a"], cluster["users"]["ops"]["token"]
-    photos = [
-        (jpeg_bytes(product_image(1600, 1200, seed=11)), "wide.jpg"),
-        (jpeg_bytes(product_image(900, 1200, seed=12)), "tall.jpg"),
-    ]
-    body, ctype = encode_upload(photos, title=TITLE)
+    body, ctype = encode_upload(photos, title=title)
     status, created = a.api("POST", "/api/v1/materials", ops, body, ctype)
     assert status == 201, created
     mid = created["id"]
     wait_until(lambda: a.api("GET", f"/api/v1/materials/{mid}", ops)[1]["status"] == "ready", 90)
     status, body = a.api("POST", f"/api/v1/materials/{mid}/publish", ops, b"{}", "application/json")
     assert status == 200, body
-    return {"material": body, "published_at": time.monotonic()}
+    return body
+
+
+@pytest.fixture(scope="module")
+def published(cluster) -> dict:
+    """The material of these tests, and when A answered its publish."""
+    photos = [
+        (jpeg_bytes(product_image(1600, 1200, seed=11)), "wide.jpg"),
+        (jpeg_bytes(product_image(900, 1200, seed=12)), "tall.jpg"),
+    ]
+    material = _publish(cluster, photos, TITLE)
+    return {"material": material, "published_at": time.monotonic()}
+
+
+@contextmanager
+def _deps(cluster: dict, scale_env: dict) -> Iterator[Deps]:
+    """The shared database and storage, from this test process."""
+    deps = get_deps(create_app({**scale_env, "DATA_DIR": str(cluster["root"] / "tester")}))
+    try:
+        yield deps
+    finally:
+        deps.db.dispose()
 
 
 # ---------------------------------------------------------------- the proofs
@@ -234,18 +257,14 @@ def test_every_card_is_the_same_bytes_and_etag_on_both_nodes(first_cards):
 def _drop_stored(cluster: dict, scale_env: dict, bases: bool) -> dict[str, int]:
     """Delete the stored cards (and the bases too when `bases`): rows and objects, as if never
     rendered. How many of each were dropped."""
-    app = create_app({**scale_env, "DATA_DIR": str(cluster["root"] / "dropper")})
-    deps = get_deps(app)
-    try:
-        stmt = delete(Card).returning(Card.key)
-        if not bases:
-            stmt = stmt.where(Card.key.not_like("%/base-%"))
+    stmt = delete(Card).returning(Card.key)
+    if not bases:
+        stmt = stmt.where(Card.key.not_like("%/base-%"))
+    with _deps(cluster, scale_env) as deps:
         with deps.db.transaction() as s:
             keys = [key for (key,) in s.execute(stmt)]
         for key in keys:
             deps.storage.delete(key)
-    finally:
-        deps.db.dispose()
     dropped = sum("/base-" in key for key in keys)
     return {"bases": dropped, "cards": len(keys) - dropped}
 
@@ -272,3 +291,27 @@ def test_everything_made_again_by_a_restarted_node_is_the_same(
     mid, code = published["material"]["id"], cluster["users"]["seller"]["referral_code"]
     for layout in LAYOUTS:
         assert _card(cluster["b"], mid, code, layout) == first_cards[layout], layout
+
+
+def test_a_hostile_original_in_storage_is_a_prompt_404_from_a_gunicorn_worker(
+    cluster, published, first_cards, scale_env
+):
+    """The field's scan bomb (6000×6000 in 30,000 scans: minutes of decoding) written over a
+    published material's original, where no upload check saw it. B's gunicorn worker answers
+    at once, instead of decoding until gunicorn's 30 s timeout kills it mid-request, and B
+    serves on."""
+    photo = [(jpeg_bytes(product_image(800, 600, seed=13)), "replaced.jpg")]
+    mid = _publish(cluster, photo, "原图被换掉")["id"]
+    with _deps(cluster, scale_env) as deps:
+        with deps.db.read() as s:
+            key = s.scalars(select(Asset.key).where(Asset.material_id == mid)).one()
+        deps.storage.put_bytes(key, hostile.scan_bomb_jpeg(6000, 6000, 30_000), "image/jpeg")
+    b, code = cluster["b"], cluster["users"]["seller"]["referral_code"]
+    started = time.monotonic()
+    status, headers, body = b.get(f"/cards/{mid}/{code}/square.jpg")
+    took = time.monotonic() - started
+    assert status == 404 and headers["content-type"] == "application/problem+json", body
+    assert json.loads(body)["rule"] == "unusable_photo"
+    assert took < 5, took
+    assert b.web.poll() is None
+    assert _card(b, published["material"]["id"], code, "square") == first_cards["square"]
