@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from app import create_app  # noqa: E402
-from bench.bench_search import NOW, make_doc  # noqa: E402
+from bench.corpus import CORPORA, NOW  # noqa: E402
 from bench.timing import summary  # noqa: E402
 from materials.accounts import create_user  # noqa: E402
 from materials.catalogue import lifecycle as service  # noqa: E402
@@ -42,6 +42,7 @@ from materials.platform.deps import get_deps  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CHUNK = 5000
+make_doc = CORPORA["small"].doc  # main() sets the --corpus one
 
 
 def material_row(doc: dict) -> dict:
@@ -176,7 +177,12 @@ def main() -> None:
     parser.add_argument("--poll-ms", type=int, default=200, help="SUCAI_INDEX_POLL_MS")
     parser.add_argument("--database-url", default="", help="default: SQLite in the temp dir")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    parser.add_argument(
+        "--corpus", choices=sorted(CORPORA), default="small", help="see bench/corpus.py"
+    )
     args = parser.parse_args()
+    global make_doc
+    make_doc = CORPORA[args.corpus].doc
 
     data_dir = tempfile.mkdtemp(prefix="sucai-fresh-")
     settings = {

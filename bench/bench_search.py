@@ -1,23 +1,24 @@
 """Search benchmark: build, query latency and freshness on a synthetic material library.
 
     .venv/bin/python bench/bench_search.py [--n 100000] [--procs 2] [--limitmb 1024]
+        [--corpus small|realistic]
     .venv/bin/python bench/bench_search.py --n 10000        # a quick run
 
-The corpus is generated deterministically (seeded per material) from real product vocabulary:
-five categories with their products, brands, adjectives and tags, and the marketing phrases
-sellers paste into WeChat. Prints full build time, index size, p50/p95 query latency per
-query type (top 20 with facets), the same queries through whoosh's stock Searcher.search with
-groupedby facets on the same index as a baseline, freshness lag under a steady stream of
-single-document edits, and profiles of what dominated the build and the queries.
+The corpus is generated deterministically (seeded per material), see bench/corpus.py: `small`
+(five categories of real product vocabulary, ~440 title terms: the original, kind case) or
+`realistic` (a long-tailed vocabulary drawn from jieba's dictionary by its frequencies, a few
+thousand brands with models, sizes, thousands of tags). Prints full build time, index size,
+p50/p95 query latency per query type (top 20 with facets), the same queries through whoosh's
+stock Searcher.search with groupedby facets on the same index as a baseline, freshness lag
+under a steady stream of single-document edits, and profiles of what dominated the build and
+the queries.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
-import functools
 import io
-import itertools
 import multiprocessing
 import os
 import pstats
@@ -28,7 +29,8 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,157 +39,12 @@ from whoosh import query as wq  # noqa: E402
 from whoosh import sorting  # noqa: E402
 from whoosh.util.times import datetime_to_long  # noqa: E402
 
+from bench.corpus import CORPORA, NOW, SEED  # noqa: E402
 from bench.timing import ms, percentile, summary  # noqa: E402
 from search import SearchIndex  # noqa: E402
 from search.analysis import analyze_query, normalize_value, warm_up  # noqa: E402
 from search.engine import alternatives  # noqa: E402
 from search.schema import PINYIN_BOOST, PINYIN_FIELD, as_utc_naive  # noqa: E402
-
-SEED = 20261125
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-CATEGORIES = {
-    "美妆": {
-        "products": "防晒霜 防晒喷雾 面膜 口红 精华液 洗面奶 粉底液 眼霜 爽肤水 乳液 卸妆油 气垫 "
-        "眼影盘 睫毛膏 身体乳 护手霜 面霜 唇釉 隔离霜 散粉",
-        "brands": "安热沙 兰蔻 雅诗兰黛 完美日记 花西子 资生堂 欧莱雅 薇诺娜 珀莱雅 理肤泉 科颜氏 "
-        "娇韵诗 SK-II Olay 百雀羚",
-        "adjectives": "保湿 补水 清爽 控油 美白 提亮 修护 温和 持妆 不脱妆 轻薄 水润 "
-        "滋润 抗老 淡斑 敏感肌可用",
-        "tags": "防晒 保湿 美白 敏感肌 学生党 平价 大牌 彩妆 护肤 抗老 夏季 秋冬",
-        "english": "SPF50+ PA++++ Waterproof Organic Vegan Serum",
-    },
-    "母婴": {
-        "products": "纸尿裤 拉拉裤 奶粉 婴儿车 奶瓶 湿巾 儿童餐椅 辅食机 米粉 安抚奶嘴 婴儿背带 "
-        "儿童牙刷 学步鞋 爬行垫 儿童水杯 绘本 积木",
-        "brands": "帮宝适 花王 好奇 飞鹤 贝亲 爱他美 君乐宝 babycare 可优比 全棉时代 十月结晶 "
-        "美赞臣 惠氏",
-        "adjectives": "超薄 透气 柔软 防红屁屁 安全无毒 食品级 便携 大容量 防摔 易清洗 有机 无添加 "
-        "亲肤",
-        "tags": "宝宝 新生儿 婴儿 辅食 早教 孕妇 宝妈必备 安全 玩具 喂养",
-        "english": "BPA-free Organic Newborn Premium",
-    },
-    "食品": {
-        "products": "坚果 牛肉干 螺蛳粉 咖啡 茶叶 蜂蜜 零食大礼包 酸奶 燕麦片 自热火锅 辣条 猪肉脯 "
-        "芒果干 鲜花饼 月饼 粽子 车厘子 草莓 大米 橄榄油 牛奶 果冻 薯片 巧克力",
-        "brands": "三只松鼠 良品铺子 百草味 李子柒 蒙牛 伊利 王饱饱 认养一头牛 来伊份 好欢螺 "
-        "农夫山泉 元气森林 旺旺 德芙 五芳斋",
-        "adjectives": "香脆 低脂 无糖 营养 鲜嫩 酸甜 麻辣 原味 手工 现做 正宗 新鲜 饱满 健康 "
-        "零添加",
-        "tags": "零食 早餐 下午茶 健康 减脂 水果 生鲜 特产 年货 中秋 端午 网红零食",
-        "english": "Coffee Latte Snacks Cheese Chocolate",
-    },
-    "服饰": {
-        "products": "连衣裙 T恤 牛仔裤 卫衣 运动鞋 羽绒服 衬衫 半身裙 西装外套 针织衫 阔腿裤 风衣 "
-        "打底衫 帆布鞋 凉鞋 睡衣 防晒衣 瑜伽裤 毛衣 大衣",
-        "brands": "优衣库 太平鸟 李宁 安踏 波司登 森马 ZARA Nike Adidas 海澜之家 雪中飞 特步 回力 "
-        "鸭鸭",
-        "adjectives": "显瘦 宽松 修身 百搭 纯棉 冰丝 加绒 韩版 法式 复古 简约 高腰 垂感 透气 速干",
-        "tags": "女装 男装 童装 夏季 秋冬 新品 通勤 运动 休闲 约会 显瘦 大码",
-        "english": "Dress Dresses Vintage Oversize Sneakers Denim",
-    },
-    "家居": {
-        "products": "四件套 收纳盒 保温杯 空气炸锅 拖把 抱枕 香薰 毛巾 电饭煲 扫地机器人 台灯 凉席 "
-        "乳胶枕 晾衣架 垃圾桶 保鲜盒 炒锅 加湿器 电动牙刷 吹风机",
-        "brands": "宜家 苏泊尔 美的 九阳 小米 网易严选 乐扣乐扣 膳魔师 富安娜 水星家纺 "
-        "科沃斯 飞利浦 戴森 南极人",
-        "adjectives": "大容量 静音 节能 智能 北欧风 耐用 不粘 防滑 可折叠 吸水 纯棉 抗菌 简约 "
-        "高颜值 家用",
-        "tags": "家居 厨房 收纳 家电 床品 清洁 好物 租房神器 生活用品 送礼",
-        "english": "Smart Nordic Home Kitchen",
-    },
-}
-COMMON_TAGS = "爆款 特价 包邮 新品 限时 618 双十一 母亲节 年货节 直播同款".split()
-PHRASES = (
-    "限时秒杀 手慢无 宝妈必备 闭眼入 回购无数次 今天下单明天到 买一送一 第二件半价 全国包邮 "
-    "工厂直发 品质保证 顺丰包邮 无效退款 亲测好用 姐妹们冲鸭 库存不多 朋友圈爆款 抢到就是赚到 "
-    "支持七天无理由 "
-    "送礼自用都合适 老客户回购率超高 一件代发 现货秒发 直播间同款 数量有限先到先得 谁用谁知道 "
-    "性价比超高 错过再等一年"
-).split()
-AUDIENCES = "上班族 学生党 宝妈 宝宝 全家人 爸妈 情侣 闺蜜 男朋友 小仙女".split()
-BENEFITS = (
-    "用了一周效果明显 口感超级好 穿上特别显气质 做工精细 颜值超高 质量杠杠的 包装精美 送人很有面子 "
-    "一家人都爱 细节满满 性价比无敌 真的不踩雷 朋友都问链接 每天都离不开"
-).split()
-EMOJI = "🔥 ✨ 💕 👍 🎉 ❤️ 🌸 ⚡".split()
-TEMPLATES = (
-    "{adj}{product}，{phrase}！",
-    "这款{product}真的太{adj}了，{benefit}。",
-    "{brand}家的{product}，{adj}又{adj2}，{phrase}。",
-    "原价{p1}元，现在只要{p2}元，{phrase}！",
-    "适合{audience}，{benefit}。",
-    "{emoji}{phrase}{emoji}",
-    "{english} {adj}{product}，{benefit}！",
-    "给{audience}买的{product}，{benefit}，{phrase}。",
-)
-
-VOCAB = {
-    cat: {key: value.split() for key, value in spec.items()} for cat, spec in CATEGORIES.items()
-}
-
-
-@functools.cache
-def _zipf_weights(n: int, s: float = 0.9) -> list[float]:
-    return list(itertools.accumulate(1 / (rank + 1) ** s for rank in range(n)))
-
-
-def zipf_choice(rng: random.Random, items: list):
-    return rng.choices(items, cum_weights=_zipf_weights(len(items)))[0]
-
-
-def make_doc(i: int) -> dict:
-    """Material number ``i``: the same dict every time, in any process."""
-    rng = random.Random(SEED * 1_000_003 + i)
-    category = rng.choice(list(VOCAB))
-    v = VOCAB[category]
-    brand = zipf_choice(rng, v["brands"])
-    product = zipf_choice(rng, v["products"])
-    adjs = rng.sample(v["adjectives"], 2)
-
-    def fill(template: str) -> str:
-        p1 = rng.randrange(59, 999)
-        return template.format(
-            adj=zipf_choice(rng, v["adjectives"]),
-            adj2=zipf_choice(rng, v["adjectives"]),
-            product=rng.choice([product, zipf_choice(rng, v["products"])]),
-            phrase=zipf_choice(rng, PHRASES),
-            benefit=rng.choice(BENEFITS),
-            brand=brand,
-            audience=rng.choice(AUDIENCES),
-            emoji=rng.choice(EMOJI),
-            p1=p1,
-            p2=rng.randrange(9, p1),
-            english=rng.choice(v["english"]),
-        )
-
-    copy = "".join(fill(rng.choice(TEMPLATES)) for _ in range(rng.randint(4, 8)))
-    title = f"{brand} {adjs[0]}{adjs[1]}{product}"
-    if rng.random() < 0.3:
-        title += " " + rng.choice(v["english"])
-    tags = {zipf_choice(rng, v["tags"]) for _ in range(rng.randint(2, 4))}
-    tags |= {rng.choice(COMMON_TAGS)} if rng.random() < 0.5 else set()
-    created = NOW - timedelta(minutes=rng.randrange(365 * 24 * 60))
-    publish_at = take_down_at = None
-    if rng.random() < 0.1:
-        publish_at = NOW + timedelta(hours=rng.randrange(-2000, 200))
-    if rng.random() < 0.05:
-        take_down_at = NOW + timedelta(hours=rng.randrange(-200, 2000))
-    return {
-        "id": i,
-        "title": title,
-        "copy": copy,
-        "brand": brand,
-        "category": category,
-        "tags": sorted(tags),
-        "price_cents": rng.randrange(500, 50000),
-        "has_video": rng.random() < 0.3,
-        "forward_count": int(rng.paretovariate(1.2)) - 1,
-        "created_at": created,
-        "publish_at": publish_at,
-        "take_down_at": take_down_at,
-        "version": 1,
-    }
 
 
 def dir_size(path: Path) -> int:
@@ -261,7 +118,7 @@ def profile_top(profiler: cProfile.Profile, limit: int = 12) -> str:
 # -- build ----------------------------------------------------------------------------------
 
 
-def build_breakdown(sample: int) -> dict[str, float]:
+def build_breakdown(sample: int, make_doc: Callable[[int], dict]) -> dict[str, float]:
     """CPU seconds per document in each build stage, one process, no disk spills: the jieba +
     pinyin analysis alone, the whole add_document (analysis + whoosh's posting pool), and
     the commit (sorting postings, writing blocks and the term index)."""
@@ -290,7 +147,7 @@ def build_breakdown(sample: int) -> dict[str, float]:
     }
 
 
-def build(path: Path, n: int, procs: int, limitmb: int) -> dict:
+def build(path: Path, n: int, procs: int, limitmb: int, make_doc: Callable[[int], dict]) -> dict:
     # Generated up front so that the build's two worker processes do not share the two cores
     # with the generator (in production the feed is a database cursor in the indexer).
     t0 = time.perf_counter()
@@ -315,41 +172,6 @@ def cpu_seconds() -> float:
 
 
 # -- queries --------------------------------------------------------------------------------
-
-
-def query_sets(count: int) -> dict[str, list[dict]]:
-    rng = random.Random(SEED)
-    cats = list(VOCAB)
-    sets: dict[str, list[dict]] = {
-        k: []
-        for k in (
-            "one word + tag",
-            "two words + tag",
-            "one word",
-            "two words",
-            "browse + tag",
-            "browse",
-            "pinyin initials",
-            "one word + brand",
-        )
-    }
-    for _ in range(count):
-        v = VOCAB[rng.choice(cats)]
-        tag = zipf_choice(rng, v["tags"])
-        word = rng.choice([zipf_choice(rng, v["products"]), zipf_choice(rng, v["adjectives"])])
-        two = f"{zipf_choice(rng, v['adjectives'])} {zipf_choice(rng, v['products'])}"
-        sets["one word + tag"].append({"q": word, "tags": [tag]})
-        sets["two words + tag"].append({"q": two, "tags": [tag]})
-        sets["one word"].append({"q": word})
-        sets["two words"].append({"q": two})
-        sets["browse + tag"].append({"q": "", "tags": [tag], "sort": "newest"})
-        sets["browse"].append({"q": "", "sort": rng.choice(["newest", "forwarded"])})
-        from pypinyin import lazy_pinyin
-
-        product = zipf_choice(rng, v["products"])
-        sets["pinyin initials"].append({"q": "".join(s[0] for s in lazy_pinyin(product))})
-        sets["one word + brand"].append({"q": word, "brand": rng.choice(v["brands"])})
-    return sets
 
 
 def run_queries(
@@ -536,7 +358,9 @@ def run_baseline(
 # -- freshness ------------------------------------------------------------------------------
 
 
-def editor(path: str, edits: int, interval: float, first_id: int, n: int, out) -> None:
+def editor(
+    path: str, edits: int, interval: float, first_id: int, n: int, out, make_doc: Callable
+) -> None:
     """The indexer side: a separate process upserting one edited material at a time."""
     ix = SearchIndex.open_or_create(path)
     rng = random.Random(SEED + 1)
@@ -552,10 +376,12 @@ def editor(path: str, edits: int, interval: float, first_id: int, n: int, out) -
     out.put(None)
 
 
-def freshness(path: Path, n: int, edits: int, rate: float, sets) -> None:
+def freshness(
+    path: Path, n: int, edits: int, rate: float, sets, make_doc: Callable[[int], dict]
+) -> None:
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
-    proc = ctx.Process(target=editor, args=(str(path), edits, 1 / rate, 0, n, queue))
+    proc = ctx.Process(target=editor, args=(str(path), edits, 1 / rate, 0, n, queue, make_doc))
     reader = SearchIndex.open_or_create(path)
     reader.search("预热", now=NOW)
     background = [q for qs in sets.values() for q in qs]
@@ -611,19 +437,24 @@ def main() -> None:
         help="queries per query type through whoosh's own Searcher.search (the baseline)",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the whoosh baseline")
+    parser.add_argument(
+        "--corpus", choices=sorted(CORPORA), default="small", help="bench/corpus.py"
+    )
     args = parser.parse_args()
+    corpus = CORPORA[args.corpus]
 
     path = Path(args.dir or tempfile.mkdtemp(prefix="sucai-bench-"))
     if path.exists():
         shutil.rmtree(path)
     print(
-        f"corpus: {args.n} materials, build with procs={args.procs} limitmb={args.limitmb}"
+        f"corpus: {args.n} materials ({corpus.name}), build with procs={args.procs}"
+        f" limitmb={args.limitmb}"
         f" on {os.cpu_count()} cores; index in {path}"
     )
     try:
         warm_up()
-        breakdown = build_breakdown(min(5000, args.n))
-        built = build(path, args.n, args.procs, args.limitmb)
+        breakdown = build_breakdown(min(5000, args.n), corpus.doc)
+        built = build(path, args.n, args.procs, args.limitmb, corpus.doc)
         ix = built["index"]
         rate = args.n / built["total"]
         print(f"\nfull build            {built['total']:7.1f} s  ({rate:.0f} docs/s)")
@@ -649,11 +480,11 @@ def main() -> None:
             f"first search after open {ms(time.perf_counter() - start)}"
             " (reads segment arrays: dates, prices, facet codes, field lengths)"
         )
-        sets = query_sets(args.queries)
+        sets = corpus.query_sets(args.queries)
         ours = run_queries(ix, sets, profile=not args.no_profile)
         if not args.no_baseline:
             run_baseline(ix, sets, ours, min(args.baseline_queries, args.queries))
-        freshness(path, args.n, args.edits, args.rate, sets)
+        freshness(path, args.n, args.edits, args.rate, sets, corpus.doc)
     finally:
         if not args.dir:
             shutil.rmtree(path, ignore_errors=True)

@@ -368,7 +368,8 @@ def mix_routes(svc: Service, firsts: list[str]) -> list[Route]:
         Route("referral redirects", 2, [f"/r/{c}/{m}" for c in codes for m in mids]),
         Route("share pages", 2, [f"/m/{m}?ref={c}" for c in codes[:20] for m in mids]),
         Route("searches", 1, [f"/api/v1/search?q={quote(q)}" for q in SEARCHES], headers=seller),
-        Route("forwards", 1, [f"/api/v1/materials/{m}/forward" for m in mids], headers=seller),
+        # A forward is a POST (a GET only previews it); the bearer token needs no CSRF token.
+        Route("forwards", 1, [f"/api/v1/materials/{m}/forward" for m in mids], "POST", seller),
         Route("uploads (1 per 0.5 s)", 1, ["/api/v1/materials"], "POST", upload, _upload(), 500),
     ]
 

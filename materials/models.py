@@ -116,6 +116,11 @@ class Material(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     forward_count: Mapped[int] = mapped_column(Integer, default=0)
+    # What sellers post under their Moments post (评论区, "first comment"): beside the copy.
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # 店主加价: whether sellers may add their own markup to the price, and at most how much.
+    markup_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    markup_cap_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -285,7 +290,53 @@ class Card(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Forward(Base):
+class CopyVariant(Base):
+    """One of ops' alternative wordings of a material's copy; retired, never deleted (the
+    forwards, clicks and orders made with it keep pointing at it)."""
+
+    __tablename__ = "copy_variants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    material_id: Mapped[int] = mapped_column(
+        ForeignKey("materials.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SellerCopy(Base):
+    """A seller's own choices for one material: the copy they forward (an ops variant, or
+    their own words when `own_body` is set) and their markup."""
+
+    __tablename__ = "seller_copies"
+    __table_args__ = (UniqueConstraint("seller_id", "material_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    material_id: Mapped[int] = mapped_column(
+        ForeignKey("materials.id", ondelete="CASCADE"), index=True
+    )
+    variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("copy_variants.id", ondelete="SET NULL")
+    )
+    own_body: Mapped[str | None] = mapped_column(Text)
+    markup_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VariantMixin:
+    """Which copy an event was made with (materials/sharing/copies.py): an ops variant, the
+    seller's own words (`own_copy`), or neither: the material's own copy."""
+
+    variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("copy_variants.id", ondelete="SET NULL"), index=True
+    )
+    own_copy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Forward(VariantMixin, Base):
     __tablename__ = "forwards"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -296,7 +347,7 @@ class Forward(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class Click(Base):
+class Click(VariantMixin, Base):
     __tablename__ = "clicks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -310,7 +361,7 @@ class Click(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class Conversion(Base):
+class Conversion(VariantMixin, Base):
     __tablename__ = "conversions"
     __table_args__ = (UniqueConstraint("storefront_id", "order_id"),)
 
@@ -322,6 +373,8 @@ class Conversion(Base):
         ForeignKey("materials.id", ondelete="SET NULL"), index=True
     )
     amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # The seller's markup on the material when the order was reported: their income, apart.
+    markup_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

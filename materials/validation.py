@@ -101,6 +101,60 @@ def parse_price(field: str, value: Any, *, required: bool) -> int | None:
     return cents
 
 
+_MARKUP = re.compile(r"^[+-]?[0-9]{1,12}(\.[0-9]*)?$")
+# What a seller might type as a link: a scheme, www., a host with a common top-level domain, or
+# a referral path of ours (/r/<code>/<id>, someone else's code).
+# Their forwarded text gets *their* referral link from the service; a typed one would send
+# buyers past the attribution (or somewhere else entirely).
+_TYPED_LINK = re.compile(
+    r"(?i)[a-z][a-z0-9+.-]*://|(?<![a-z0-9])www\.|[a-z0-9-]\.(?:com|cn|net|org|top|xyz|shop|vip"
+    r"|cc|me|io|info|biz|co|tv|app|link|site|online|ly|to|gl)(?![a-z0-9])|/r/[0-9a-z]{6,8}/[0-9]"
+)
+VARIANT_LABEL_CHARS = 40
+
+
+def parse_markup(field: str, value: Any) -> int:
+    """A seller's markup in yuan ("5", "5.5", "5.50") as cents; each way to get it wrong has
+    its own rule: `number`, `negative`, `decimals` (the cap is the material's: copies.py)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise Invalid(f'{field} must be a string like "5.00"', field=field, rule="type")
+    text = str(value).strip()
+    if not _MARKUP.match(text):
+        raise Invalid(f"{field} must be an amount in yuan like 5.00", field=field, rule="number")
+    if text.startswith("-") and Decimal(text) != 0:
+        raise Invalid(f"{field} must not be negative", field=field, rule="negative")
+    if len(text.partition(".")[2]) > 2:
+        raise Invalid(f"{field} has more than two decimals", field=field, rule="decimals")
+    return abs(int(Decimal(text) * 100))
+
+
+def parse_variant_label(value: Any) -> str:
+    return clean_text("label", value, max_chars=VARIANT_LABEL_CHARS, required=True)
+
+
+def parse_variant_body(value: Any, max_chars: int) -> str:
+    return clean_text("body", value, max_chars=max_chars, required=True, multiline=True)
+
+
+def parse_comment(value: Any, max_chars: int) -> str:
+    """The first comment (评论区) ops write beside the copy: as copy, may be empty."""
+    return clean_text("comment", value, max_chars=max_chars, multiline=True)
+
+
+def parse_own_copy(field: str, value: Any, max_chars: int) -> str:
+    """A seller's own words for the copy: as ops copy, but required and without links."""
+    text = clean_text(field, value, max_chars=max_chars, required=True, multiline=True)
+    if _TYPED_LINK.search(text):
+        raise Invalid(
+            f"{field} must not contain a link: the service adds your own referral link",
+            field=field,
+            rule="link",
+        )
+    return text
+
+
 def parse_title(value: Any) -> str:
     return clean_text("title", value, max_chars=TITLE_CHARS, required=True)
 

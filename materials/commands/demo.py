@@ -18,6 +18,7 @@ from materials.catalogue.uploads import check_path
 from materials.errors import Conflict
 from materials.models import Click, Conversion, Forward, Material, User
 from materials.platform.deps import Deps
+from materials.sharing import copies
 from media.samples import jpeg_bytes, make_clip, product_image
 
 DEMO = [
@@ -95,6 +96,7 @@ def load_demo(deps: Deps, if_empty: bool = False) -> Iterator[str]:
         for i, item in enumerate(DEMO):
             material_ids.append(_material(deps, ops, Path(tmp), i, item))
             yield f"demo: material {material_ids[-1]} {item[0]}"
+    yield _copies(deps, material_ids[0])
     yield _activity(deps, material_ids)
 
 
@@ -144,6 +146,15 @@ def _material(deps: Deps, ops: User, tmp: Path, i: int, item: tuple) -> int:
 def _cents(text: str) -> int:
     yuan, _, fen = text.partition(".")
     return int(yuan) * 100 + int((fen + "00")[:2])
+
+
+def _copies(deps: Deps, material_id: int) -> str:
+    """The first material with two copy variants, a first comment and markup up to ¥10."""
+    copies.add_variant(deps, material_id, "宝妈版", "带娃去公园也不怕晒，宝宝能用的温和配方。")
+    copies.add_variant(deps, material_id, "通勤版", "上班路上一抹就走，不搓泥不闷痘。")
+    changes = {"comment": "评论区：今晚 8 点开团，扣 1 留货～", "markup_allowed": True}
+    copies.update_settings(deps, material_id, changes | {"markup_cap_cents": 1000})
+    return f"demo: material {material_id} has 2 copy variants, a first comment, markup up to ¥10"
 
 
 def _activity(deps: Deps, material_ids: list[int]) -> str:

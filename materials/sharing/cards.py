@@ -34,7 +34,7 @@ from materials.catalogue.uploads import decode_limits
 from materials.errors import NotFound
 from materials.models import Asset, Material, parse_id
 from materials.platform.deps import Deps
-from materials.sharing import cardstore
+from materials.sharing import cardstore, copies
 from materials.sharing.cardstore import Wanted
 from materials.sharing.scancodes import PROVIDERS, Provider
 from media.cards import (
@@ -68,6 +68,7 @@ class CardSpec:
     url: str  # the referral link, which a QR encodes
     scan: str  # what the card's code stands for: the link itself for a QR (scancodes.py)
     display_side: int
+    markup_cents: int = 0  # the seller's, already in content.price_cents
 
     @property
     def is_photo(self) -> bool:
@@ -84,6 +85,10 @@ class CardSpec:
             self.layout,
             self.photo.sha256,
             self.display_side if self.is_photo else None,
+            # A seller's markup changes the price drawn on the base: sellers at one price
+            # share a base, a marked-up seller's cards get keys of their own, and every other
+            # card keeps the key (and the stored file) it had.
+            *([self.content.price_cents] if self.markup_cents and not self.is_photo else []),
         )
 
     @property
@@ -142,9 +147,12 @@ def resolve(deps: Deps, material_ref: str, code: str, layout: str, now: datetime
         if material is None or seller is None or not material.is_live(now):
             raise NotFound("no such card", rule="not_found")
         photos = _photos(s, material.id)
+        markup = copies.effective_markup(material, copies.asked_markup(s, seller.id, material.id))
     if not photos or (index is not None and index >= len(photos)):
         raise NotFound(f"material {material_id} has no photo for {layout!r}", rule="not_found")
-    return _spec(deps, material, photos[index or 0], layout, seller.name, seller.referral_code)
+    return _spec(
+        deps, material, photos[index or 0], layout, (seller.name, seller.referral_code), markup
+    )
 
 
 def _photos(s: Session, material_id: int) -> list[Asset]:
@@ -158,8 +166,14 @@ def _photos(s: Session, material_id: int) -> list[Asset]:
 
 
 def _spec(
-    deps: Deps, material: Material, photo: Asset, layout: str, seller_name: str, code: str
+    deps: Deps,
+    material: Material,
+    photo: Asset,
+    layout: str,
+    seller: tuple[str, str],
+    markup_cents: int,
 ) -> CardSpec:
+    seller_name, code = seller
     url = deps.urls.referral(code, material.id)
     return CardSpec(
         material_id=material.id,
@@ -169,7 +183,7 @@ def _spec(
         content=CardContent(
             title=material.title,
             copy=material.copy,
-            price_cents=material.price_cents,
+            price_cents=material.price_cents + markup_cents,
             original_price_cents=material.original_price_cents,
             brand=material.brand,
         ),
@@ -178,6 +192,7 @@ def _spec(
         url=url,
         scan=_scan_identity(deps, material.id, layout, code, url),
         display_side=deps.settings.DISPLAY_SIDE,
+        markup_cents=markup_cents,
     )
 
 

@@ -17,9 +17,12 @@ from sqlalchemy import update
 
 from materials.catalogue.lifecycle import load_material, log_change
 from materials.errors import NotFound
+from materials.formatting import yuan_short
 from materials.models import Forward, Material, User, utcnow
 from materials.platform.deps import Deps
+from materials.sharing import copies
 from materials.sharing.cards import offered_layouts
+from materials.sharing.copies import Choice
 
 REINDEX_EVERY = 10
 
@@ -29,31 +32,54 @@ class Share:
     material: Material
     code: str
     link: str
-    text: str
+    text: str  # the body: what 复制正文 copies (title, the chosen copy, price, link)
+    comment: str  # what 复制评论 copies: ops' first comment, "" when there is none
+    choice: Choice
+    price_cents: int  # the seller's price: the material's plus their markup
     cards: dict[str, str]  # layout -> path: square, poster, story (and moments, if offered)
     photo_cards: list[str]  # photo-1 … photo-n paths, the 9-grid
     forward_count: int
 
 
+def preview(deps: Deps, seller: User, material_id: int, now: datetime) -> Share:
+    """Everything to forward a live material as `seller`; records nothing (GET, HEAD, any
+    prefetch or crawler)."""
+    return share(deps, forwardable(deps, material_id, now), seller)
+
+
 def forward(deps: Deps, seller: User, material_id: int, now: datetime) -> Share:
-    """Everything to forward a live material as `seller`; records the forward."""
+    """The same, and records the forward with the copy the seller chose (POST)."""
+    material = forwardable(deps, material_id, now)
+    shared = share(deps, material, seller)
+    count = record_forward(deps, seller.id, material.id, shared.choice.used)
+    return replace(shared, forward_count=count)
+
+
+def forwardable(deps: Deps, material_id: int, now: datetime) -> Material:
     with deps.db.read() as s:
         material = load_material(s, material_id)
     if not material.is_live(now) or not material.photos:
         raise NotFound(f"material {material_id} not found", rule="not_found")
-    count = record_forward(deps, seller.id, material.id)
-    return replace(share(deps, material, seller.referral_code or ""), forward_count=count)
+    return material
 
 
-def share(deps: Deps, material: Material, code: str) -> Share:
-    """What forwarding `material` as the seller with `code` hands out; records nothing (the
-    seller's page needs it before the tap, so that the copy happens inside the tap)."""
+def share(deps: Deps, material: Material, seller: User) -> Share:
+    """What forwarding `material` as `seller` hands out, with their copy and price; records
+    nothing (the seller's page needs it before the tap, so that the copy happens inside the
+    tap)."""
+    code = seller.referral_code or ""
     link = deps.urls.referral(code, material.id)
+    with deps.db.read() as s:
+        chosen = copies.choice(s, material, seller.id)
+    price = material.price_cents + chosen.markup_cents
     return Share(
         material=material,
         code=code,
         link=link,
-        text=share_text(material, link),
+        text=share_text(material.title, chosen.body, price, link),
+        comment=chosen.comment,
+        choice=chosen,
+        price_cents=price,
         cards={name: deps.urls.card(material.id, code, name) for name in offered_layouts(deps)},
         photo_cards=[
             deps.urls.card(material.id, code, f"photo-{n}")
@@ -63,16 +89,21 @@ def share(deps: Deps, material: Material, code: str) -> Share:
     )
 
 
-def share_text(material: Material, link: str) -> str:
-    """Title, copy, then the seller's link on its own line, ready to paste into WeChat."""
-    parts = [material.title, material.copy, f"👉 {link}"]
+def share_text(title: str, body: str, price_cents: int, link: str) -> str:
+    """Title, the copy, the seller's price, then their link on its own line, ready to paste
+    into WeChat. The link is always ours: a seller's own words may hold none (validation)."""
+    parts = [title, body, f"💰 ¥{yuan_short(price_cents)}", f"👉 {link}"]
     return "\n".join(p for p in parts if p)
 
 
-def record_forward(deps: Deps, seller_id: int, material_id: int) -> int:
+def record_forward(deps: Deps, seller_id: int, material_id: int, used: copies.Used) -> int:
     """A Forward row and the material's counter, in one transaction; returns the new count."""
     with deps.db.transaction() as s:
-        s.add(Forward(seller_id=seller_id, material_id=material_id, created_at=utcnow()))
+        s.add(
+            Forward(
+                seller_id=seller_id, material_id=material_id, created_at=utcnow(), **used.columns()
+            )
+        )
         # An atomic increment in SQL: concurrent forwards never lose a count.
         count = s.execute(
             update(Material)

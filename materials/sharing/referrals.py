@@ -21,9 +21,9 @@ from werkzeug.urls import iri_to_uri
 
 from materials.accounts import seller_by_code
 from materials.errors import Conflict, Invalid, NotFound
-from materials.models import Click, Conversion, Material, User, parse_id
+from materials.models import Click, Conversion, Material, User, parse_id, utcnow
 from materials.platform.deps import Deps
-from materials.sharing import bots
+from materials.sharing import bots, copies
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ def record_click(
             valid=reason is None,
             reason=reason,
             created_at=now,
+            **copies.used_at(s, seller_id, material_id, now).columns(),
         )
         s.add(click)
     return click
@@ -155,6 +156,7 @@ def record_conversion(deps: Deps, storefront_id: int, order: Order) -> Recorded:
                 seller_id=seller_id,
                 material_id=order.material_id,
                 amount_cents=order.amount_cents,
+                **_markup_and_copy(s, seller_id, order),
             )
             s.add(conversion)
         return Recorded(conversion, order.code, replayed=False)
@@ -163,6 +165,18 @@ def record_conversion(deps: Deps, storefront_id: int, order: Order) -> Recorded:
         if existing is None:
             raise
         return existing
+
+
+def _markup_and_copy(s: Session, seller_id: int, order: Order) -> dict[str, object]:
+    """The seller's markup on the material now (their income from this order, at most what
+    was paid: an order is one unit at the seller's price) and the copy it is attributed to.
+    An order without a material has neither."""
+    if order.material_id is None:
+        return {}
+    material = s.get(Material, order.material_id)
+    markup = copies.effective_markup(material, copies.asked_markup(s, seller_id, material.id))
+    used = copies.used_at(s, seller_id, material.id, utcnow())
+    return {"markup_cents": min(markup, order.amount_cents), **used.columns()}
 
 
 def _attributable(deps: Deps, order: Order) -> int:

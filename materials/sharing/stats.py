@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, Interval, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from materials.errors import Invalid
-from materials.models import Click, Conversion, Forward, Material, User
+from materials.errors import Invalid, NotFound
+from materials.models import MAX_ID, Click, Conversion, CopyVariant, Forward, Material, User
 from materials.platform.deps import Deps
+from materials.sharing.copies import DEFAULT_LABEL
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -37,7 +38,8 @@ class Metrics:
     clicks_raw: int = 0
     clicks_valid: int = 0
     orders: int = 0
-    amount_cents: int = 0
+    amount_cents: int = 0  # what buyers paid, the sellers' markups included
+    markup_cents: int = 0  # of which the sellers' markups (店主加价): their own income
 
     def add(self, other: Metrics) -> None:
         for f in fields(self):
@@ -115,7 +117,11 @@ def _measures(model: Any) -> list[Any]:
     if model is Click:
         return [func.count(), func.sum(case((Click.valid.is_(True), 1), else_=0))]
     if model is Conversion:
-        return [func.count(), func.coalesce(func.sum(Conversion.amount_cents), 0)]
+        return [
+            func.count(),
+            func.coalesce(func.sum(Conversion.amount_cents), 0),
+            func.coalesce(func.sum(Conversion.markup_cents), 0),
+        ]
     return [func.count()]
 
 
@@ -123,7 +129,11 @@ def _to_metrics(model: Any, values: tuple) -> Metrics:
     if model is Click:
         return Metrics(clicks_raw=int(values[0]), clicks_valid=int(values[1] or 0))
     if model is Conversion:
-        return Metrics(orders=int(values[0]), amount_cents=int(values[1] or 0))
+        return Metrics(
+            orders=int(values[0]),
+            amount_cents=int(values[1] or 0),
+            markup_cents=int(values[2] or 0),
+        )
     return Metrics(forwards=int(values[0]))
 
 
@@ -142,6 +152,25 @@ def grouped(deps: Deps, s: Session, key: str, period: Period, **where: Any) -> d
         for row in s.execute(stmt):
             name = str(row[0]) if key == "day" else row[0]
             out.setdefault(name, Metrics()).add(_to_metrics(model, tuple(row[1:])))
+    return out
+
+
+def by_variant(
+    deps: Deps, s: Session, period: Period, material_id: int
+) -> dict[tuple[int | None, bool], Metrics]:
+    """A material's metrics per copy it was forwarded with: (variant id, own copy) -> metrics;
+    (None, False) is the material's own copy, (None, True) the sellers' own words."""
+    out: dict[tuple[int | None, bool], Metrics] = {}
+    for model in EVENTS:
+        stmt = (
+            select(model.variant_id, model.own_copy, *_measures(model))
+            .where(model.created_at >= period.start, model.created_at < period.end)
+            .where(model.material_id == material_id)
+            .group_by(model.variant_id, model.own_copy)
+        )
+        for row in s.execute(stmt):
+            key = (row[0], bool(row[1]))
+            out.setdefault(key, Metrics()).add(_to_metrics(model, tuple(row[2:])))
     return out
 
 
@@ -236,6 +265,43 @@ def ops_stats(deps: Deps, period: Period, by: str, limit: int) -> OpsStats:
         top_sellers=[(users[i], sellers.get(i, Metrics())) for i in seller_ids if i in users],
         by=by,
     )
+
+
+@dataclass
+class VariantRow:
+    variant_id: int | None
+    own: bool  # the sellers' own words (variant_id None)
+    label: str
+    retired: bool
+    metrics: Metrics
+
+
+SELLERS_OWN = "卖家自编"
+
+
+def variant_stats(deps: Deps, material_id: int, period: Period) -> list[VariantRow]:
+    """Which words sell: a material's forwards, clicks and orders per copy (the default, each
+    variant, retired ones that have numbers, and the sellers' own words)."""
+    with deps.db.read() as s:
+        if not 0 < material_id <= MAX_ID or s.get(Material, material_id) is None:
+            raise NotFound(f"material {material_id} not found", rule="not_found")
+        per = by_variant(deps, s, period, material_id)
+        variants = list(
+            s.scalars(
+                select(CopyVariant)
+                .where(CopyVariant.material_id == material_id)
+                .order_by(CopyVariant.id)
+            )
+        )
+    rows = [VariantRow(None, False, DEFAULT_LABEL, False, per.get((None, False), Metrics()))]
+    for v in variants:
+        retired = v.retired_at is not None
+        if not retired or (v.id, False) in per:
+            rows.append(
+                VariantRow(v.id, False, v.label, retired, per.get((v.id, False), Metrics()))
+            )
+    rows.append(VariantRow(None, True, SELLERS_OWN, False, per.get((None, True), Metrics())))
+    return rows
 
 
 def rate(part: int, whole: int) -> float | None:

@@ -14,6 +14,7 @@ from materials.web.uploads import UploadRequest
 
 def register_blueprints(app: Flask) -> None:
     from materials.web import auth, compression, edges, errorhandlers, health, security
+    from materials.web.api import copies as api_copies
     from materials.web.api import materials as api_materials
     from materials.web.api import search as api_search
     from materials.web.api import sharing as api_sharing
@@ -38,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(redirects.bp)
     app.register_blueprint(wechat.bp)
     app.register_blueprint(api_sharing.bp)
+    app.register_blueprint(api_copies.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api_spec.bp)
     auth.init_app(app)  # the CSRF guard on every route; per-user limits on the API's views

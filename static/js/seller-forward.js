@@ -48,7 +48,7 @@
   }
 
   function showCopied(ok) {
-    status.textContent = ok ? "✓ 文案已复制（含你的专属链接）" : "没能自动复制，请手动复制";
+    status.textContent = ok ? "✓ 正文已复制（含你的专属链接）" : "没能自动复制，请手动复制";
     var sub = document.getElementById("copy-sub");
     if (sub) {
       sub.textContent = ok
@@ -166,8 +166,74 @@
     }
   }
 
-  function record() { // counts the forward (issue 3's API); the page works without it
-    if (button.dataset.forwardUrl) S.api("GET", button.dataset.forwardUrl).catch(function () {});
+  function record() { // a POST records the forward (a GET only previews it); the page works without it
+    if (button.dataset.forwardUrl) S.api("POST", button.dataset.forwardUrl).catch(function () {});
+  }
+
+  // ------------------------------------------------------------ the second tap: the comment
+
+  var commentButton = document.getElementById("copy-comment");
+  if (commentButton) {
+    commentButton.addEventListener("click", function () {
+      var commentStatus = document.getElementById("comment-status");
+      copy(data.comment).then(function (ok) {
+        commentStatus.textContent = ok
+          ? "✓ 评论已复制：在朋友圈下面「评论」里粘贴"
+          : "没能自动复制：长按上面的评论文字复制";
+        commentStatus.className = commentStatus.className.replace(/ ?\b(ok|warn)\b/g, "") + (ok ? " ok" : " warn");
+        if (ok) commentButton.textContent = "✓ 已复制评论";
+      });
+    });
+  }
+
+  // ------------------------------------------------------------ my copy and markup
+
+  var MY_COPY_RULES = {
+    above_cap: "加价超过了这个素材允许的上限",
+    negative: "加价不能是负数",
+    decimals: "加价最多两位小数（精确到分）",
+    number: "加价请填金额，例如 5 或 5.50",
+    markup_off: "这个素材不允许加价",
+    link: "自己的话里不能有链接：转发时会自动加上你的专属链接",
+    required: "请写上自己的话，或选一段文案",
+    max_length: "自己的话太长了"
+  };
+  var myCopy = document.getElementById("my-copy-form");
+  if (myCopy) {
+    var select = document.getElementById("variant-select");
+    var ownField = document.getElementById("own-field");
+    var preview = document.getElementById("variant-preview");
+    var texts = {};
+    Array.prototype.forEach.call(myCopy.querySelectorAll(".variant-texts li"), function (li) {
+      texts[li.getAttribute("data-variant")] = li.textContent;
+    });
+    var showChoice = function () {
+      var own = select.value === "own";
+      ownField.hidden = !own;
+      preview.textContent = own ? "" : (texts[select.value] || "");
+    };
+    select.addEventListener("change", showChoice);
+    showChoice();
+    myCopy.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var error = document.getElementById("my-copy-error");
+      var markup = document.getElementById("markup");
+      var own = select.value === "own";
+      var ownText = document.getElementById("own-text").value;
+      var body = {
+        variant_id: own || !select.value ? null : Number(select.value),
+        own_text: own ? ownText : null,
+        markup: markup ? markup.value.trim() || "0" : "0"
+      };
+      error.hidden = true;
+      S.api("PUT", myCopy.getAttribute("data-url"), body).then(function () {
+        window.location.reload();
+      }, function (err) {
+        var rule = err.problem && err.problem.rule;
+        error.textContent = MY_COPY_RULES[rule] || err.message; // as text, never as HTML
+        error.hidden = false;
+      });
+    });
   }
 
   // ------------------------------------------------------------ favorite

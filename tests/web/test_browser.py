@@ -343,7 +343,7 @@ def test_seller_forwards_inside_wechat(
     assert "长按图片，保存或发送给朋友" in page.inner_text("#wx-cards")
     # The text comes first: step 1 sits above the cards, the copy button under the thumb.
     assert page.locator(".wx-step").first.get_attribute("id") == "wx-copy"
-    assert page.inner_text("#forward-button").strip() == "一键复制文案"
+    assert page.inner_text("#forward-button").strip() == "复制正文"
     page.screenshot(path=str(shots / "wechat-material.png"))
 
     cards = page.locator(".wx-gallery img")

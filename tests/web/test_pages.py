@@ -158,7 +158,7 @@ def test_ops_bulk_tag_publish_and_take_down(app, ops_client):
 def test_ops_stats_page_draws_the_funnel_and_chart(
     app, ops_client, client, seller_user, photo_material
 ):
-    client.get(f"/api/v1/materials/{photo_material}/forward", headers=seller_user["headers"])
+    client.post(f"/api/v1/materials/{photo_material}/forward", headers=seller_user["headers"])
     html = ops_client.get("/ops/stats?days=7").get_data(as_text=True)
     assert html.count('<svg class="chart') == 2  # funnel and chart by day
     assert "防晒霜" in html and seller_user["name"] in html
@@ -294,7 +294,7 @@ def test_favorites(app, seller_client):
 
 
 def test_seller_stats_page(seller_client, client, seller_user, photo_material):
-    client.get(f"/api/v1/materials/{photo_material}/forward", headers=seller_user["headers"])
+    client.post(f"/api/v1/materials/{photo_material}/forward", headers=seller_user["headers"])
     html = seller_client.get("/h5/stats").get_data(as_text=True)
     assert seller_user["referral_code"] in html and "防晒霜" in html
     assert "转发 1 · 点击 0 · 订单 0" in html and '<svg class="chart"' in html

@@ -38,6 +38,7 @@ RULES = {
     "literal_error": "choice",
     "string_type": "type",
     "list_type": "type",
+    "bool_type": "type",
 }
 NOT_AN_OBJECT = ("model_type", "model_attributes_type")
 
@@ -98,8 +99,12 @@ def _drop_default(schema: dict[str, Any]) -> None:
 
 def setting(keyword: str, name: str) -> dict[str, Any]:
     """A schema keyword whose value comes from a setting (MAX_PHOTOS…), filled in per app by
-    fill_settings(); the keyword "text" stands for text_schema(<the setting>)."""
+    fill_settings(); the keyword "text" stands for text_schema(<the setting>), "required_text"
+    for the same, not blank."""
     return {"x-setting": {keyword: name}}
+
+
+TEXT_KEYWORDS = ("text", "required_text")
 
 
 def fill_settings(node: Any, settings: Any) -> None:
@@ -107,7 +112,10 @@ def fill_settings(node: Any, settings: Any) -> None:
     if isinstance(node, dict):
         for keyword, name in node.pop("x-setting", {}).items():
             value = settings[name]
-            node.update(text_schema(value) if keyword == "text" else {keyword: value})
+            if keyword in TEXT_KEYWORDS:
+                node.update(text_schema(value, required=keyword == "required_text"))
+            else:
+                node[keyword] = value
         for value in node.values():
             fill_settings(value, settings)
     elif isinstance(node, list):

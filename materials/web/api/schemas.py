@@ -29,23 +29,31 @@ from materials.sharing.referrals import Order
 from materials.validation import (
     MAX_TAGS,
     NAME_CHARS,
+    SPACES,
     TAG_CHARS,
     TITLE_CHARS,
     URL_CHARS,
+    VARIANT_LABEL_CHARS,
     clean_text,
+    parse_comment,
     parse_copy,
+    parse_markup,
     parse_name,
+    parse_own_copy,
     parse_price,
     parse_tags,
     parse_time,
     parse_title,
     parse_url,
+    parse_variant_body,
+    parse_variant_label,
 )
 from materials.web.api.fields import (
     DATETIME,
     DAY,
     NULL,
     URL_PATTERN,
+    YUAN,
     QueryBool,
     checked,
     form_money,
@@ -333,6 +341,83 @@ class OrderReport(Part):
         return Order(self.order_id, self.referral_code.upper(), self.material_id, self.amount)
 
 
+# ---------------------------------------------------------------- the seller's copy and price
+
+
+def _copy_like(rule: Any, *, required: bool) -> Any:
+    """Copy-like text (several lines, up to SUCAI_MAX_TEXT_CHARS), normalised as ops copy."""
+    keyword = "required_text" if required else "text"
+    return checked(str, lambda v: rule(v, _max_text()), setting(keyword, "MAX_TEXT_CHARS"))
+
+
+def _markup(field: str) -> Any:
+    # Money as a seller types it; negative, 3 decimals and the cap each have their own rule,
+    # so the document says only "a string or whole yuan" and parse_markup names the rule.
+    number = {
+        "type": "string",
+        "pattern": f"^[{SPACES}]*[+-]?[0-9]{{1,12}}(?:[.][0-9]*)?[{SPACES}]*$",
+    }
+    whole = {"type": "integer", "minimum": 0, "maximum": YUAN}
+    return checked(int, lambda v: parse_markup(field, v), {"anyOf": [number, whole]})
+
+
+OwnText = checked(
+    str | None,
+    lambda v: None if v is None else parse_own_copy("own_text", v, _max_text()),
+    {"anyOf": [setting("required_text", "MAX_TEXT_CHARS"), NULL]},
+    nullable=True,
+)
+StrictBool = Annotated[bool, Field(strict=True)]
+
+
+class CopySettingsEdit(Part):
+    """PATCH /materials/{material_id}/copy: ops' first comment and markup rule."""
+
+    model_config = ConfigDict(json_schema_extra=_some_field)
+
+    comment: _copy_like(parse_comment, required=False) = omitted()
+    markup_allowed: StrictBool = omitted()
+    markup_cap: json_money("markup_cap", required=True) = omitted()
+
+    @model_validator(mode="after")
+    def _something(self) -> CopySettingsEdit:
+        if not self.model_fields_set:
+            raise refuse("empty", "nothing to change: send at least one field")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        names = {"markup_cap": "markup_cap_cents"}
+        return {names.get(k, k): getattr(self, k) for k in sorted(self.model_fields_set)}
+
+
+class VariantCreate(Part):
+    """POST /materials/{material_id}/variants: another wording of the copy."""
+
+    label: checked(str, parse_variant_label, text_schema(VARIANT_LABEL_CHARS, required=True))
+    body: _copy_like(parse_variant_body, required=True)
+
+
+class MyCopyEdit(Part):
+    """PUT /materials/{material_id}/my-copy: the seller's pick. `variant_id` one of the
+    material's variants; else `own_text` (their own words, no links: the service adds theirs);
+    neither is the material's own copy. `markup` in yuan, within the material's cap."""
+
+    variant_id: json_id(MAX_ID) = None
+    own_text: OwnText = None
+    markup: _markup("markup") = 0
+
+
+class PriceQuery(Part):
+    """GET /prices: a referral's code and material."""
+
+    code: _text("code", 16, required=True)
+    material: query_int(1, MAX_ID)
+
+
+class VariantStatsQuery(PeriodQuery):
+    material: query_int(1, MAX_ID)
+
+
 # ---------------------------------------------------------------- responses
 
 
@@ -462,14 +547,29 @@ class Cards(Answer):
     photos: list[Url]
 
 
+class CopyUsed(Answer):
+    """Which copy: an ops variant (variant_id), the seller's own words (own), or neither: the
+    material's own copy."""
+
+    variant_id: int | None
+    own: bool
+    label: str
+
+
 class Share(Answer):
-    """What a seller's phone needs to forward a material; the call records the forward."""
+    """What a seller's phone needs to forward a material: the body (复制正文: title, the chosen
+    copy, the seller's price and link) and the first comment (复制评论) apart. POST records
+    the forward; GET previews it and records nothing."""
 
     material_id: int
     title: str
     referral_code: str
     link: Url
-    text: str
+    body: str
+    text: str = Field(description="the body again (the name older clients read)")
+    comment: str
+    copy_: CopyUsed = Field(alias="copy")
+    price: Money
     cards: Cards
     video: Url | None
     poster: Url | None
@@ -482,6 +582,7 @@ class Conversion(Answer):
     referral_code: str
     material_id: int | None
     amount: Money
+    markup: Money = Field(description="of the amount, the seller's markup (their income)")
     created_at: AwareDatetime
 
 
@@ -494,7 +595,8 @@ class Metrics(Answer):
     forwards: int
     clicks: Clicks
     orders: int
-    amount: Money
+    amount: Money = Field(description="what buyers paid, sellers' markups included")
+    markup: Money = Field(description="of the amount, the sellers' markups (店主加价)")
     conversion_rate: float | None
 
 
@@ -541,6 +643,62 @@ class OpsStats(PeriodAnswer):
     funnel: Funnel
     top_materials: list[MaterialMetrics]
     top_sellers: list[SellerMetrics]
+
+
+class Variant(Answer):
+    id: int
+    label: str
+    body: str
+
+
+class MarkupRule(Answer):
+    allowed: bool
+    cap: Money
+
+
+class CopySettings(Answer):
+    material_id: int
+    copy_: str = Field(alias="copy")
+    comment: str
+    variants: list[Variant]
+    markup: MarkupRule
+
+
+class MyCopy(Answer):
+    """A seller's choices for a material and what they come to; never another seller's."""
+
+    material_id: int
+    copy_: CopyUsed = Field(alias="copy")
+    body: str
+    own_text: str | None
+    comment: str
+    variants: list[Variant]
+    markup_rule: MarkupRule
+    markup: Money = Field(description="what applies: within the current cap, 0 when off")
+    asked_markup: Money = Field(description="what the seller set")
+    base_price: Money
+    price: Money
+
+
+class Price(Answer):
+    referral_code: str
+    material_id: int
+    base_price: Money
+    markup: Money
+    price: Money
+    currency: Literal["CNY"]
+
+
+class VariantMetrics(Metrics):
+    variant_id: int | None
+    own: bool
+    label: str
+    retired: bool
+
+
+class VariantStats(PeriodAnswer):
+    material_id: int
+    variants: list[VariantMetrics]
 
 
 class Problem(Answer):

@@ -11,6 +11,7 @@ from materials.formatting import iso
 from materials.formatting import yuan as money
 from materials.models import Material
 from materials.sharing import forwarding, referrals, stats
+from materials.sharing.copies import Used
 from materials.sharing.stats import Metrics, Period
 from materials.web.api import schemas
 from materials.web.api.materials import media_url
@@ -23,19 +24,43 @@ bp = Blueprint("share_api", __name__, url_prefix="/api/v1")
 # ---------------------------------------------------------------- forward
 
 
-@bp.get("/materials/<int:material_id>/forward")
-@operation("seller", op_id="forwardMaterial", ok={200: schemas.Share}, errors=(404,))
+@bp.post("/materials/<int:material_id>/forward")
+@operation(
+    "seller",
+    op_id="forwardMaterial",
+    ok={201: (schemas.Share, "the forward is recorded, with the copy it was made with")},
+    errors=(404,),
+)
 def forward(material_id: int) -> Response:
-    """One-tap forward: the text with the seller's link, card URLs, video; records a forward"""
-    deps = get_deps()
-    share = forwarding.forward(deps, g.user, material_id, datetime.now(UTC))
-    urls = deps.urls
+    """One-tap forward: records a forward; the body with the seller's link and price, the
+    first comment, card URLs, video"""
+    share = forwarding.forward(get_deps(), g.user, material_id, datetime.now(UTC))
+    resp = share_response(share)
+    resp.status_code = 201
+    return resp
+
+
+@bp.get("/materials/<int:material_id>/forward")
+@operation("seller", op_id="previewForward", ok={200: schemas.Share}, errors=(404,))
+def preview_forward(material_id: int) -> Response:
+    """What a forward would hand out, recording nothing (a read: prefetches, crawlers and HEAD
+    count nothing; POST forwards)"""
+    return share_response(forwarding.preview(get_deps(), g.user, material_id, datetime.now(UTC)))
+
+
+def share_response(share: forwarding.Share) -> Response:
+    urls = get_deps().urls
+    choice = share.choice
     body: dict[str, Any] = {
         "material_id": share.material.id,
         "title": share.material.title,
         "referral_code": share.code,
         "link": share.link,
+        "body": share.text,
         "text": share.text,
+        "comment": share.comment,
+        "copy": copy_used(choice.used, choice.label),
+        "price": money(share.price_cents),
         "cards": {
             **{name: urls.absolute(path) for name, path in share.cards.items()},
             "photos": [urls.absolute(path) for path in share.photo_cards],
@@ -46,8 +71,12 @@ def forward(material_id: int) -> Response:
     }
     body.update(_video(share.material))
     resp = jsonify(body)
-    resp.headers["Cache-Control"] = "no-store"  # every call is a forward event
+    resp.headers["Cache-Control"] = "no-store"  # the seller's own: their code, copy and price
     return resp
+
+
+def copy_used(used: Used, label: str) -> dict[str, Any]:
+    return {"variant_id": used.variant_id, "own": used.own, "label": label}
 
 
 def _video(material: Material) -> dict[str, str]:
@@ -85,6 +114,7 @@ def conversions(body: schemas.OrderReport) -> Response:
             "referral_code": recorded.code,
             "material_id": c.material_id,
             "amount": money(c.amount_cents),
+            "markup": money(c.markup_cents),
             "created_at": iso(c.created_at),
         }
     )
@@ -103,6 +133,7 @@ def metrics_json(m: Metrics) -> dict[str, Any]:
         "clicks": {"raw": m.clicks_raw, "valid": m.clicks_valid},
         "orders": m.orders,
         "amount": money(m.amount_cents),
+        "markup": money(m.markup_cents),
         "conversion_rate": stats.rate(m.orders, m.clicks_valid),
     }
 

@@ -234,7 +234,7 @@ def _finish_operation(method: str, op: dict[str, Any]) -> None:
     for param in op.get("parameters", []):
         if not param.get("description"):
             param.pop("description", None)
-        if param["in"] == "path" and param["name"] == "material_id":
+        if param["in"] == "path" and param["name"] in ("material_id", "variant_id"):
             param["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     for status, answer in op["responses"].items():
         if status[0] in "45" and "content" in answer:
@@ -244,7 +244,7 @@ def _finish_operation(method: str, op: dict[str, Any]) -> None:
     if any(p["in"] == "query" for p in op.get("parameters", [])):
         op["responses"]["414"] = URI_TOO_LONG
     body = op.get("requestBody", {}).get("content", {})
-    if method == "patch":
+    if method == "patch" and "multipart/form-data" in body:
         body["application/x-www-form-urlencoded"] = body["multipart/form-data"]
     if op_id == "createMaterial":
         body["multipart/form-data"]["encoding"] = FILE_TYPES

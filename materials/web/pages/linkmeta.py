@@ -15,6 +15,7 @@ from flask import Response, render_template
 
 from materials.formatting import yuan
 from materials.models import Material
+from materials.sharing import copies
 from materials.sharing.cards import layout_size
 from materials.web.deps import get_deps
 from materials.web.templating import rendition_url
@@ -62,11 +63,14 @@ def link_meta(m: Material, code: str | None) -> LinkMeta:
         description=text,
         url=urls.absolute(urls.share(m.id, code)),
         image=og_image(m, code),
-        price=yuan(m.price_cents) or "",
+        price=yuan(copies.price_for_code(get_deps(), m, code)) or "",
     )
 
 
 def preview_response(m: Material, code: str) -> Response:
     """The small page a link unfurler gets instead of the redirect: the meta and the card."""
-    body = render_template("public/preview.html", m=m, meta=link_meta(m, code))
+    price_cents = copies.price_for_code(get_deps(), m, code)
+    body = render_template(
+        "public/preview.html", m=m, meta=link_meta(m, code), price_cents=price_cents
+    )
     return Response(body, mimetype="text/html")

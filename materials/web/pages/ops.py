@@ -22,9 +22,16 @@ from materials.catalogue import browse, lifecycle
 from materials.errors import Problem
 from materials.formatting import parse_local
 from materials.models import DRAFT, FAILED, OPS, PROCESSING, PUBLISHED, READY, TAKEN_DOWN
-from materials.sharing import stats
+from materials.sharing import copies, stats
 from materials.sharing.stats import Metrics
-from materials.validation import material_fields, small_int
+from materials.validation import (
+    material_fields,
+    parse_comment,
+    parse_price,
+    parse_variant_body,
+    parse_variant_label,
+    small_int,
+)
 from materials.web.auth import page_role
 from materials.web.deps import get_deps
 from materials.web.pages import charts
@@ -79,9 +86,12 @@ def new() -> str:
 def _edit_page(material_id: int, form: dict | None = None, error: Problem | None = None):
     deps = get_deps()
     material = lifecycle.get_material(deps, material_id)
+    now = datetime.now(UTC)
     body = render_template(
         "ops/edit.html",
         m=material,
+        copy_settings=copies.copy_settings(deps, material_id),
+        variant_rows=stats.variant_stats(deps, material_id, stats.period(deps, None, None, now)),
         form=form,
         error=error,
         now=datetime.now(UTC),
@@ -115,6 +125,61 @@ def save(material_id: int) -> Response:
         return _edit_page(material_id, form=form, error=exc)
     flash("已保存。", "ok")
     return redirect(url_for("ops.edit", material_id=material_id), code=303)
+
+
+# ---------------------------------------------------------------- copy variants, comment, markup
+
+
+def _to_copy(material_id: int) -> Response:
+    return redirect(url_for("ops.edit", material_id=material_id) + "#copy", code=303)
+
+
+def _refused(exc: Problem) -> None:
+    if exc.status == 404:
+        raise exc
+    flash(exc.detail, "error")
+
+
+@bp.post("/m/<int:material_id>/copy")
+@page_role(OPS)
+def save_copy(material_id: int) -> Response:
+    deps = get_deps()
+    form = request.form
+    try:
+        changes = {
+            "comment": parse_comment(form.get("comment"), deps.settings.MAX_TEXT_CHARS),
+            "markup_allowed": form.get("markup_allowed") == "on",
+            "markup_cap_cents": parse_price(
+                "markup_cap", form.get("markup_cap") or "0", required=True
+            ),
+        }
+        copies.update_settings(deps, material_id, changes)
+        flash("已保存评论区和加价设置。", "ok")
+    except Problem as exc:
+        _refused(exc)
+    return _to_copy(material_id)
+
+
+@bp.post("/m/<int:material_id>/variants")
+@page_role(OPS)
+def add_variant(material_id: int) -> Response:
+    deps = get_deps()
+    try:
+        label = parse_variant_label(request.form.get("label"))
+        body = parse_variant_body(request.form.get("body"), deps.settings.MAX_TEXT_CHARS)
+        copies.add_variant(deps, material_id, label, body)
+        flash(f"已添加文案版本「{label}」。", "ok")
+    except Problem as exc:
+        _refused(exc)
+    return _to_copy(material_id)
+
+
+@bp.post("/m/<int:material_id>/variants/<int:variant_id>/retire")
+@page_role(OPS)
+def retire_variant(material_id: int, variant_id: int) -> Response:
+    copies.retire_variant(get_deps(), material_id, variant_id)
+    flash("已停用这个文案版本；选了它的卖家改发默认文案。", "ok")
+    return _to_copy(material_id)
 
 
 def _back(material_id: int) -> Response:

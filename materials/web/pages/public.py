@@ -23,6 +23,7 @@ from materials.accounts import seller_by_code
 from materials.catalogue.browse import live_material
 from materials.errors import NotFound, Problem
 from materials.models import Material
+from materials.sharing import copies
 from materials.sharing.cards import layout_size
 from materials.web.deps import get_deps
 from materials.web.pages.linkmeta import link_meta
@@ -86,6 +87,7 @@ def share_page(material_id: int) -> Response:
         oembed_url=urls.absolute(urls.oembed(meta.url)),
         buy=buy_url(m, code),
         wechat=wechat_share(m, code),
+        price_cents=copies.price_for_code(get_deps(), m, code),
     )
     return _cacheable(Response(body, mimetype="text/html"))
 

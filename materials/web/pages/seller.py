@@ -24,7 +24,7 @@ from materials.catalogue import browse
 from materials.catalogue.browse import FEED_SORTS, live_categories, live_feed
 from materials.errors import NotFound
 from materials.models import SELLER, Material
-from materials.sharing import cards, forwarding, stats
+from materials.sharing import cards, copies, forwarding, stats
 from materials.sharing.cardstore import RenderTimeout
 from materials.web.auth import page_role
 from materials.web.deps import get_deps
@@ -115,14 +115,14 @@ def _live_or_404(material_id: int) -> Material:
     return material
 
 
-def forward_payload(material: Material, code: str) -> dict:
-    """What one tap forwards, as GET /api/v1/materials/<id>/forward answers it (the same text,
-    link and cards), built here without recording a forward: the page needs it before the tap
-    so that the copy happens synchronously inside it."""
-    share = forwarding.share(get_deps(), material, code)
-    video, poster = video_urls(material)
+def forward_payload(share: forwarding.Share) -> dict:
+    """What one tap forwards, as POST /api/v1/materials/<id>/forward answers it (the same
+    body, comment, link and cards), built here without recording a forward: the page needs it
+    before the tap so that the copy happens synchronously inside it."""
+    video, poster = video_urls(share.material)
     return {
         "text": share.text,
+        "comment": share.comment,
         "link": share.link,
         "cards": share.photo_cards,
         "video": video,
@@ -141,16 +141,21 @@ def in_wechat() -> bool:
 @page_role(SELLER)
 def material(material_id: int) -> Response:
     m = _live_or_404(material_id)
+    deps = get_deps()
     code = g.user.referral_code
-    payload = forward_payload(m, code)
+    share = forwarding.share(deps, m, g.user)
     video, poster = video_urls(m)
     page = url_for("seller.material", material_id=m.id)
+    with deps.db.read() as s:
+        variants = copies.live_variants(s, m.id)
     resp = make_response(
         render_template(
             "seller/material.html",
             m=m,
             code=code,
-            payload=payload,
+            payload=forward_payload(share),
+            share=share,
+            variants=variants,
             video=video,
             poster=poster,
             favorite=browse.is_favorite(get_deps(), g.user.id, m.id),
@@ -169,11 +174,14 @@ def cards_zip(material_id: int) -> Response:
     """Every card in one download, for browsers without the Web Share API."""
     m = _live_or_404(material_id)
     code = g.user.referral_code
+    share = forwarding.share(get_deps(), m, g.user)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         for n, data in enumerate(_card_bytes(m, code), start=1):
             zf.writestr(f"{m.id}-{n}.jpg", data)
-        zf.writestr("文案.txt", forward_payload(m, code)["text"])
+        zf.writestr("文案.txt", share.text)
+        if share.comment:
+            zf.writestr("评论.txt", share.comment)
     resp = Response(buf.getvalue(), mimetype="application/zip")
     resp.headers["Content-Disposition"] = f'attachment; filename="sucai-{m.id}-{code}.zip"'
     return resp

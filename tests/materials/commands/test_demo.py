@@ -15,6 +15,7 @@ def test_demo_loads_once(app):
     first = runner.invoke(args=["demo", "--if-empty"])
     assert first.exit_code == 0, first.output
     assert '"referral_code"' in first.output and "orders over 14 days" in first.output
+    assert "2 copy variants" in first.output
     again = runner.invoke(args=["demo", "--if-empty"])
     assert "nothing added" in again.output
     with get_deps(app).db.read() as s:

@@ -1,4 +1,5 @@
-"""GET /api/v1/materials/<id>/forward: what a seller's phone needs for one-tap forwarding."""
+"""POST /api/v1/materials/<id>/forward: what a seller's phone needs for one-tap forwarding, and
+the forward it records; GET previews the same and records nothing."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def photos() -> list[bytes]:
 
 
 def forward(client, seller, material_id):
-    return client.get(f"/api/v1/materials/{material_id}/forward", headers=seller["headers"])
+    return client.post(f"/api/v1/materials/{material_id}/forward", headers=seller["headers"])
 
 
 def test_forward_gives_text_link_cards_and_video(app, client, ops, worker, photos, short_clip):
@@ -27,12 +28,14 @@ def test_forward_gives_text_link_cards_and_video(app, client, ops, worker, photo
     )
     seller = seller_user(app, "宝妈小王")
     resp = forward(client, seller, m["id"])
-    assert resp.status_code == 200, resp.get_json()
+    assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     code = seller["referral_code"]
     link = f"{PUBLIC}/r/{code}/{m['id']}"
     assert body["link"] == link and body["referral_code"] == code
-    assert body["text"] == f"婴儿连体衣\nA类纯棉，软软的～\n👉 {link}"
+    assert body["body"] == body["text"] == f"婴儿连体衣\nA类纯棉，软软的～\n💰 ¥89\n👉 {link}"
+    assert body["comment"] == "" and body["price"] == "89.00"
+    assert body["copy"] == {"variant_id": None, "own": False, "label": "默认文案"}
     base = f"{PUBLIC}/cards/{m['id']}/{code}"
     assert body["cards"]["square"] == f"{base}/square.jpg"
     assert body["cards"]["photos"] == [f"{base}/photo-{n}.jpg" for n in (1, 2, 3)]
@@ -49,7 +52,7 @@ def test_each_forward_is_recorded_and_counted(app, client, ops, worker, photos):
     m = live_material(client, ops, photos[:1], copy="")
     a, b = seller_user(app, "甲"), seller_user(app, "乙")
     for _ in range(REINDEX_EVERY + 2):
-        assert forward(client, a, m["id"]).status_code == 200
+        assert forward(client, a, m["id"]).status_code == 201
     last = forward(client, b, m["id"]).get_json()
     assert last["forward_count"] == REINDEX_EVERY + 3 and last["video"] is None
     assert "\n\n" not in last["text"]  # no empty copy line
@@ -71,7 +74,7 @@ def test_each_forward_is_recorded_and_counted(app, client, ops, worker, photos):
 def test_only_live_materials_and_only_sellers(app, client, ops, worker, photos, seller):
     m = live_material(client, ops, photos[:1])
     assert forward(client, ops, m["id"]).status_code == 403
-    assert client.get(f"/api/v1/materials/{m['id']}/forward").status_code == 401
+    assert client.post(f"/api/v1/materials/{m['id']}/forward").status_code == 401
     assert forward(client, seller, 99999).status_code == 404
     assert forward(client, seller, 10**12).status_code == 404
     client.post(f"/api/v1/materials/{m['id']}/unpublish", headers=ops["headers"])

@@ -29,7 +29,7 @@ def tap(app, code, material_id, ip, ua=PHONE):
 
 def forward(client, seller, material_id):
     url = f"/api/v1/materials/{material_id}/forward"
-    assert client.get(url, headers=seller["headers"]).status_code == 200
+    assert client.post(url, headers=seller["headers"]).status_code == 201
 
 
 def report(client, shop, code, order_id, amount, material_id=None):
@@ -60,12 +60,13 @@ def activity(app, client, ops, worker, photo) -> dict:
     return {"a": a, "b": b, "s1": s1, "s2": s2, "shop": shop}
 
 
-def metrics(forwards, raw, valid, orders, amount, rate):
+def metrics(forwards, raw, valid, orders, amount, rate, markup="0.00"):
     return {
         "forwards": forwards,
         "clicks": {"raw": raw, "valid": valid},
         "orders": orders,
         "amount": amount,
+        "markup": markup,
         "conversion_rate": rate,
     }
 
