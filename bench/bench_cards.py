@@ -4,6 +4,10 @@
 
 Per layout, medians of:
   cold      load a 4000x3000 JPEG (draft), render the base, stamp one seller's card
+  app cold  what the app does for a first card, in this process as it did before the base was
+            bounded: load, render the base, encode it (q95) and decode it again, stamp
+  bounded   the same with the base made in a decoding child under the decode limits, from the
+            file on disk, structure checks included (media/cards/bases.py): what the app does now
   warm      a new seller's card on a cached base (QR + stamp + JPEG encode)
   chromium  the equivalent HTML page in a warm headless Chromium: set_content + JPEG screenshot,
             photo in the browser's cache (its best case)
@@ -32,6 +36,9 @@ import PIL  # noqa: E402
 from media.cards import (  # noqa: E402
     LAYOUTS,
     PHOTO_SIDE,
+    base_jpeg,
+    decode_base,
+    encode_base,
     load_photo,
     render_base,
     render_card,
@@ -43,6 +50,8 @@ from media.cards.layouts import CODE_LABEL, QR_LAYOUTS, Box, Layout, Text  # noq
 from media.cards.photo import contain  # noqa: E402
 from media.cards.qr import qr_image  # noqa: E402
 from media.cards.testing import SAMPLE_CONTENT, sample_jpeg  # noqa: E402
+from media.images import MAX_PIXELS  # noqa: E402
+from media.sandbox import Limits  # noqa: E402
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 SELLER = "小美的好物铺"
@@ -99,6 +108,35 @@ def bench_photo_card(source: bytes, runs: int) -> tuple[Timing, Timing]:
     from_source = median_ms(lambda i: render_photo_card(photo, SELLER, *seller(i)), runs)
     from_fitted = median_ms(lambda i: render_photo_card(fitted, SELLER, *seller(i)), runs * 5)
     return from_source, from_fitted
+
+
+def bench_bounded(source: bytes, layout: Layout, runs: int) -> tuple[Timing, Timing]:
+    """A first card as the app makes it: base in this process (before) and in the decoding
+    child (now), measured alternately so a busy machine disturbs both alike. The child's CPU
+    is not in this process's CPU column: compare wall times."""
+    side, name = layout.max_photo_side, layout.name
+    limits = Limits.for_decode(10, 1024)  # the settings' defaults (SUCAI_MAX_DECODE_*)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "photo.jpg"
+        path.write_bytes(source)
+
+        def before(i: int) -> bytes:
+            base = encode_base(render_base(load_photo(path, side), SAMPLE_CONTENT, name))
+            return render_card(decode_base(base), name, SELLER, *seller(i))
+
+        def now(i: int) -> bytes:
+            base = base_jpeg(
+                path, name, SAMPLE_CONTENT, side,
+                max_pixels=MAX_PIXELS, max_scans=300, font=None, limits=limits,
+            )  # fmt: skip
+            return render_card(decode_base(base), name, SELLER, *seller(i))
+
+        assert before(0) == now(0)  # the same card either way
+        pairs = [(median_ms(before, 1, warmup=0), median_ms(now, 1, warmup=0)) for _ in range(runs)]
+    return (
+        Timing(*(statistics.median(getattr(p[0], f) for p in pairs) for f in Timing._fields)),
+        Timing(*(statistics.median(getattr(p[1], f) for p in pairs) for f in Timing._fields)),
+    )
 
 
 # -- Chromium ---------------------------------------------------------------------------------
@@ -226,6 +264,7 @@ def main() -> int:
     )
     # The QR layouts: moments differs from the square only by the code WeChat hands us.
     pillow = {name: bench_pillow(source, LAYOUTS[name], args.runs) for name in QR_LAYOUTS}
+    bounded = {name: bench_bounded(source, LAYOUTS[name], args.runs) for name in QR_LAYOUTS}
     browser = {} if args.no_browser else bench_chromium(source, args.runs)
 
     print(
@@ -245,6 +284,9 @@ def main() -> int:
                 f" {cached / cold.wall:8.1f}x"
             )
         print(row)
+    print(f"\n{'layout':8} {'app cold':>9} {'bounded':>9} {'added':>8}   (first card, wall)")
+    for name, (before, now) in bounded.items():
+        print(f"{name:8} {before.wall:7.1f}ms {now.wall:7.1f}ms {now.wall - before.wall:+6.1f}ms")
     source_t, fitted_t = bench_photo_card(source, args.runs)
     print(
         f"\n9-grid photo card: {source_t.wall:.1f} ms (cpu {source_t.cpu:.1f}) from the decoded"

@@ -8,6 +8,7 @@
 # MAX_EXAMPLES (50) bounds the cases per operation, ROLE_SECONDS (900) each role's run.
 # schemathesis lives in its own venv (ST_VENV, default /tmp/st-venv; made here if missing),
 # never in requirements. Exceptions it must not report are in bench/schemathesis.toml.
+# gunicorn's access log (access.log) shows what the run reached, e.g. how many cards drew.
 # Reports and server logs stay in the printed directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,19 +39,24 @@ trap stop EXIT
 "${flask[@]}" release >"$out/release.log"
 "${flask[@]}" demo >"$out/demo.jsonl"
 .venv/bin/gunicorn "app:create_app()" --bind "127.0.0.1:$port" --workers 2 --threads 4 \
-  --worker-class gthread >"$out/web.log" 2>&1 &
+  --worker-class gthread --access-logfile "$out/access.log" >"$out/web.log" 2>&1 &
 pids+=($!)
 "${flask[@]}" worker >"$out/worker.log" 2>&1 &
 pids+=($!)
 "${flask[@]}" indexer >"$out/indexer.log" 2>&1 &
 pids+=($!)
 
-token() {  # the demo user's bearer token for a role
+demo() {  # a field of the demo user of a role: demo ROLE FIELD
   "$repo/.venv/bin/python" -c 'import json, sys
 for line in open(sys.argv[1]):
     if line.startswith("{") and json.loads(line).get("role") == sys.argv[2]:
-        print(json.loads(line)["token"])' "$out/demo.jsonl" "$1"
+        print(json.loads(line)[sys.argv[3]])' "$out/demo.jsonl" "$1" "$2"
 }
+token() { demo "$1" token; }
+# The demo seller's code, for the card and referral URLs (bench/schemathesis.toml says why).
+config="$out/schemathesis.toml"
+{ cat bench/schemathesis.toml; printf '\n[dictionaries.demo_sellers]\nvalues = ["%s"]\n' \
+  "$(demo seller referral_code)"; } >"$config"
 
 echo "fuzz: service on port $port, reports and logs in $out"
 status=0
@@ -58,7 +64,7 @@ for role in ops seller storefront; do
   set +e
   # From $out: schemathesis keeps its replay cache in the working directory.
   (cd "$out" && exec timeout "$ROLE_SECONDS" "$ST_VENV/bin/schemathesis" \
-    --config-file "$repo/bench/schemathesis.toml" \
+    --config-file "$config" \
     run "http://127.0.0.1:$port/api/v1/openapi.json" --wait-for-schema 60 \
     --checks all --phases examples,coverage,fuzzing,stateful \
     -H "Authorization: Bearer $(token "$role")" --max-examples "$MAX_EXAMPLES" --seed "$SEED" \

@@ -14,6 +14,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -150,20 +151,25 @@ def _empty_bucket(storage) -> None:
         storage.delete(key)
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A private schema in the shared `test` database, migrated once, dropped at the end."""
-    schema = f"sucai_{RUN_ID}"
+@contextmanager
+def pg_schema(schema: str) -> Iterator[str]:
+    """A schema of its own in the shared `test` database, dropped at the end; its URL."""
     admin = create_engine(PG_BASE)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_BASE}?options=-csearch_path%3D{schema}"
     try:
-        yield url
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A private schema in the shared `test` database, migrated once, dropped at the end."""
+    with pg_schema(f"sucai_{RUN_ID}") as url:
+        yield url
 
 
 def _truncate_pg(app) -> None:

@@ -50,6 +50,29 @@ def upload_form(
     return form
 
 
+def encode_form(form: dict) -> tuple[bytes, str]:
+    """`form` (values: text, (file object, filename), or lists of them) as a multipart body
+    encoded in memory, and its Content-Type."""
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import stream_encode_multipart
+
+    data = MultiDict()
+    for key, value in form.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, tuple):
+                item = FileStorage(item[0], filename=item[1])
+            data.add(key, item)
+    stream, _, boundary = stream_encode_multipart(data, use_tempfile=False)
+    return stream.read(), f"multipart/form-data; boundary={boundary}"
+
+
+def encode_upload(
+    photos: list[tuple[bytes, str]], video: tuple[bytes, str] | None = None, **fields
+) -> tuple[bytes, str]:
+    """The multipart body of an upload, encoded in memory, and its Content-Type."""
+    return encode_form(upload_form(photos, video, **fields))
+
+
 def post_upload(
     client,
     headers: dict,
@@ -64,25 +87,27 @@ def post_upload(
 
 
 def post_multipart(client, url: str, headers: dict, form: dict):
-    """POST `form` (values: text, (file object, filename), or lists of them) as multipart,
-    encoded in memory (the test client would spool a large body to a temp file it never
-    closes)."""
-    from werkzeug.datastructures import FileStorage, MultiDict
-    from werkzeug.test import stream_encode_multipart
+    """POST `form` as multipart, encoded in memory (the test client would spool a large body
+    to a temp file it never closes)."""
+    body, content_type = encode_form(form)
+    return client.post(url, data=body, headers=headers, content_type=content_type)
 
-    data = MultiDict()
-    for key, value in form.items():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, tuple):
-                item = FileStorage(item[0], filename=item[1])
-            data.add(key, item)
-    stream, _, boundary = stream_encode_multipart(data, use_tempfile=False)
-    return client.post(
-        url,
-        data=stream.read(),
-        headers=headers,
-        content_type=f"multipart/form-data; boundary={boundary}",
-    )
+
+def stop_group(proc, timeout: float = 15) -> None:  # noqa: ANN001 - a subprocess.Popen
+    """End a process started with start_new_session=True and all it started: SIGTERM to its
+    group, SIGKILL after `timeout` s."""
+    import os
+    import signal
+    import subprocess
+
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def wait_until(fn, timeout: float = 60, interval: float = 0.1):

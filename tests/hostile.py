@@ -76,6 +76,17 @@ def jpeg_declaring(width: int, height: int, real: int = 64) -> bytes:
     return bytes(data)
 
 
+def png_declaring(width: int, height: int) -> bytes:
+    """A small PNG whose header claims `width`×`height` (a pixel bomb: Pillow refuses one past
+    twice its MAX_IMAGE_PIXELS at open, before allocating anything)."""
+    buf = io.BytesIO()
+    product_image(64, 48, seed=2).save(buf, "PNG")
+    data = buf.getvalue()
+    at = data.index(b"IHDR")
+    body = struct.pack(">II", width, height) + data[at + 12 : at + 17]
+    return data[: at - 4] + _png_chunk(b"IHDR", body) + data[at + 21 :]
+
+
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 

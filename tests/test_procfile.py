@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import urllib.error
@@ -14,11 +13,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import stream_encode_multipart
 
 from tests.conftest import free_port, wait_for_port
-from tests.helpers import upload_form, wait_until
+from tests.helpers import encode_upload, stop_group, wait_until
 
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
@@ -66,18 +63,9 @@ def test_procfile_on_empty_data_dir(tmp_path, small_jpeg):
     try:
         wait_for_port(port, 30)
         base = f"http://127.0.0.1:{port}"
-        data = MultiDict()
-        for key, value in upload_form([(small_jpeg, "a.jpg")]).items():
-            for item in value if isinstance(value, list) else [value]:
-                data.add(
-                    key, FileStorage(item[0], filename=item[1]) if isinstance(item, tuple) else item
-                )
-        stream, _, boundary = stream_encode_multipart(data, use_tempfile=False)
-        headers = {
-            "Authorization": f"Bearer {ops['token']}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        }
-        status, body = request(f"{base}/api/v1/materials", stream.read(), headers, "POST")
+        body, content_type = encode_upload([(small_jpeg, "a.jpg")])
+        headers = {"Authorization": f"Bearer {ops['token']}", "Content-Type": content_type}
+        status, body = request(f"{base}/api/v1/materials", body, headers, "POST")
         assert status == 201
         auth = {"Authorization": f"Bearer {ops['token']}"}
 
@@ -106,10 +94,5 @@ def test_procfile_on_empty_data_dir(tmp_path, small_jpeg):
 
         wait_until(found, 30)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
         proc.stdout.close()

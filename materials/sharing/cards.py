@@ -11,14 +11,16 @@ The base is stored as a JPEG at quality 95 without chroma subsampling (~49 dB PS
 card against a lossless base): a lossless PNG cost 26-52 ms to encode, as much as rendering the
 base itself, against 5-8 ms. Every card, in every process, is stamped on the *decoded stored*
 base, so a card rendered again anywhere has the same bytes and its strong ETag stays honest.
-Rendering itself lives in media/cards; no Flask in here.
+The base is made in a decoding child under the upload's decode limits (media/cards/bases.py):
+a stored original that breaks a rule makes no card, and its card URLs answer 404
+`unusable_photo`. Rendering itself lives in media/cards; no Flask in here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from materials.accounts import seller_by_code
-from materials.catalogue.uploads import spool_dir
+from materials.catalogue.uploads import decode_limits, spool_dir
 from materials.errors import NotFound
 from materials.models import Asset, Material, parse_id
 from materials.platform.deps import Deps
@@ -40,16 +42,16 @@ from media.cards import (
     RENDERER_VERSION,
     CardContent,
     NoCode,
-    configure_fonts,
-    load_photo,
-    render_base,
+    base_jpeg,
+    decode_base,
     render_card,
     render_photo_card,
+    use_fonts,
 )
-from media.images import BASE_QUALITY
+from media.images import BASE_QUALITY, MediaRejected
 
 PHOTO_LAYOUT = re.compile(r"photo-([1-9][0-9]?)")
-_RESAMPLE = Image.Resampling.BICUBIC
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,9 @@ def _jpeg(spec: CardSpec, kind: str, cache_key: str, name: str, render) -> Wante
 
 def _render_card(deps: Deps, spec: CardSpec) -> bytes:
     base = base_image(deps, spec)
+    # The stamp is drawn here, often on a base another process made: it must use the same
+    # configured font as the base did, or two nodes would stamp one ETag in two fonts.
+    use_fonts(deps.settings.FONT_PATH or None)
     if spec.is_photo:
         return render_photo_card(
             base,
@@ -242,53 +247,43 @@ def base_image(deps: Deps, spec: CardSpec) -> Image.Image:
     base = cache.bases.get(spec.base_key)
     if base is not None:
         return base
-    render = lambda: _encode_base(_render_base(deps, spec))  # noqa: E731
-    wanted = _jpeg(spec, "base", spec.base_key, f"base-{spec.layout}", render)
-    base = _decode_base(cardstore.get_or_render(deps, wanted)[0])
+    refused = cache.unusable.get(spec.photo.key)
+    if refused is not None:
+        raise _unusable(spec, refused)
+    wanted = _jpeg(spec, "base", spec.base_key, f"base-{spec.layout}", lambda: _base(deps, spec))
+    base = decode_base(cardstore.get_or_render(deps, wanted)[0])
     cache.bases.put(spec.base_key, base)
     return base
 
 
-def _render_base(deps: Deps, spec: CardSpec) -> Image.Image:
-    _use_configured_font(deps)
+def _base(deps: Deps, spec: CardSpec) -> bytes:
+    """The base's JPEG, made in a decoding child under the upload's decode limits: the stored
+    original is decoded here, and storage may hold a file no upload check ever saw."""
     side = spec.display_side if spec.is_photo else LAYOUTS[spec.layout].max_photo_side
     suffix = "." + spec.photo.key.rsplit(".", 1)[-1]
-    with deps.storage.local_path(
-        spec.photo.key, suffix=suffix, tmp_dir=spool_dir(deps.settings)
-    ) as path:
-        photo = load_photo(str(path), side, deps.settings.MAX_PHOTO_PIXELS)
-    if spec.is_photo:
-        return _fit_within(photo, side)
-    return render_base(photo, spec.content, spec.layout)
+    cfg = deps.settings
+    with deps.storage.local_path(spec.photo.key, suffix=suffix, tmp_dir=spool_dir(cfg)) as path:
+        try:
+            return base_jpeg(
+                path,
+                None if spec.is_photo else spec.layout,
+                spec.content,
+                side,
+                max_pixels=cfg.MAX_PHOTO_PIXELS,
+                max_scans=cfg.MAX_JPEG_SCANS,
+                font=cfg.FONT_PATH or None,
+                limits=decode_limits(cfg),
+            )
+        except MediaRejected as exc:
+            log.error("stored photo %s cannot make a card: %s: %s", spec.photo.key, exc.rule, exc)
+            # Remembered in this process: the same file would cost the same decode again.
+            cardstore.cache_for(deps).unusable.put(spec.photo.key, exc.rule)
+            raise _unusable(spec, exc.rule) from None
 
 
-def _fit_within(photo: Image.Image, side: int) -> Image.Image:
-    """The 9-grid base: the photo at display size (load_photo only reduces by whole factors)."""
-    scale = side / max(photo.size)
-    if scale >= 1:
-        return photo
-    size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
-    return photo.resize(size, _RESAMPLE, reducing_gap=3.0)
-
-
-def _encode_base(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=BASE_QUALITY, subsampling=0)
-    return out.getvalue()
-
-
-def _decode_base(data: bytes) -> Image.Image:
-    with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
-        image.load()
-        return image.convert("RGB")
-
-
-_font_configured: list[str] = []
-
-
-def _use_configured_font(deps: Deps) -> None:
-    """SUCAI_FONT_PATH, when set, replaces the fontconfig lookup (once per process)."""
-    path = deps.settings.FONT_PATH
-    if path and _font_configured != [path]:
-        configure_fonts(regular=path)
-        _font_configured[:] = [path]
+def _unusable(spec: CardSpec, rule: str) -> NotFound:
+    """404, not 503 or 422: no request, and no wait, makes this card; see the README."""
+    return NotFound(
+        f"material {spec.material_id}'s photo cannot be drawn on a card ({rule})",
+        rule="unusable_photo",
+    )

@@ -37,6 +37,7 @@ CLAIM_STALE_SECONDS = 20  # a render takes well under a second; a claim this old
 WAIT_SECONDS = 30  # give up waiting for another process's render after this long
 POLL_SECONDS = 0.02
 BASES_IN_MEMORY = 16  # decoded bases (3.5-6 MB each) kept per process
+UNUSABLE_IN_MEMORY = 256  # stored photos found unusable for a card, by storage key
 
 
 class RenderTimeout(Exception):
@@ -103,11 +104,12 @@ class LRU:
 
 @dataclass
 class CardCache:
-    """Per-process state for one app: locks, decoded bases, and render counts (for tests and
-    the benchmark)."""
+    """Per-process state for one app: locks, decoded bases, the stored photos that make no
+    card (and the rule they break), and render counts (for tests and the benchmark)."""
 
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     bases: LRU = field(default_factory=lambda: LRU(BASES_IN_MEMORY))
+    unusable: LRU = field(default_factory=lambda: LRU(UNUSABLE_IN_MEMORY))
     renders: Counter = field(default_factory=Counter)
 
 

@@ -76,6 +76,13 @@ def configure_fonts(regular: str | None = None, bold: str | None = None) -> None
     text_width.cache_clear()
 
 
+def use_fonts(regular: str | None) -> None:
+    """configure_fonts(regular) unless that is the configuration already (None: fontconfig's
+    answer), so the loaded sizes stay cached: call it before every render."""
+    if _configured["regular"] != regular:
+        configure_fonts(regular=regular)
+
+
 @cache
 def _font_file(bold: bool) -> tuple[str, int]:
     return find_cjk_font(_configured["bold" if bold else "regular"], bold=bold)

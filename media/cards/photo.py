@@ -6,7 +6,15 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from media.images import JPEG_QUALITY, MAX_PIXELS, PHOTO_FORMATS, flatten_rgb, to_srgb, upright
+from media.images import (
+    JPEG_QUALITY,
+    MAX_PIXELS,
+    PHOTO_FORMATS,
+    MediaRejected,
+    flatten_rgb,
+    to_srgb,
+    upright,
+)
 
 # The formats and the pixel cap are the upload's (media/images.py): a card is only ever made
 # from a photo that passed them; the app passes its configured cap as `max_pixels`.
@@ -27,7 +35,7 @@ def load_photo(
     """
     with Image.open(path_or_file, formats=list(PHOTO_FORMATS)) as image:
         if image.width * image.height > (max_pixels or MAX_SOURCE_PIXELS):
-            raise ValueError(f"photo too large: {image.width}x{image.height}")
+            raise MediaRejected("max_pixels", f"photo too large: {image.width}x{image.height}")
         if image.format == "JPEG":
             # Picks the largest 1/2, 1/4, 1/8 scale that keeps both sides >= max_side.
             image.draft("RGB", (max_side, max_side))

@@ -25,6 +25,8 @@ from media.cards import (
     FontNotFoundError,
     NoCode,
     PictureCode,
+    base_jpeg,
+    encode_base,
     encode_jpeg,
     find_cjk_font,
     format_price,
@@ -36,6 +38,7 @@ from media.cards import (
 from media.cards import fonts as fonts_module
 from media.cards import photo as photo_module
 from media.cards.fonts import get_font, has_glyph
+from media.cards.photo import contain
 from media.cards.qr import QUIET_ZONE_MODULES, qr_image, qr_modules
 from media.cards.testing import (
     LOCAL_REFERRAL_URL,
@@ -48,6 +51,8 @@ from media.cards.testing import (
     sample_round_code,
 )
 from media.cards.textlayout import CLOSING, ELLIPSIS, OPENING, break_lines
+from media.images import MediaRejected
+from media.sandbox import Limits
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE_GOLDEN = os.environ.get("SUCAI_UPDATE_GOLDEN") == "1"
@@ -270,6 +275,40 @@ def test_load_photo_refuses_other_formats(tmp_path):
     Image.new("RGB", (40, 30)).save(path)
     with pytest.raises(Image.UnidentifiedImageError):
         load_photo(path, 100)
+
+
+# -- the base from a stored file, in the decoding child ----------------------------------------
+
+CHILD_LIMITS = Limits.for_decode(10, 1024)
+
+
+def _in_child(path: Path, layout: str | None, side: int, **rules) -> bytes:
+    rules = {"max_pixels": 40_000_000, "max_scans": 300} | rules
+    return base_jpeg(path, layout, SAMPLE_CONTENT, side, font=None, limits=CHILD_LIMITS, **rules)
+
+
+@pytest.mark.parametrize("layout", [*LAYOUTS, None])
+def test_the_child_makes_the_base_this_process_would(tmp_path, source_jpeg, layout):
+    """Byte for byte: stored bases and cards made before the base moved into the child keep
+    their keys (RENDERER_VERSION unchanged), so what the child makes must be the same."""
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(source_jpeg)
+    side = LAYOUTS[layout].max_photo_side if layout else 1080
+    photo = load_photo(path, side)
+    here = contain(photo, side) if layout is None else render_base(photo, SAMPLE_CONTENT, layout)
+    assert _in_child(path, layout, side) == encode_base(here)
+
+
+def test_the_child_refuses_what_the_upload_refuses(tmp_path):
+    path = tmp_path / "photo.png"
+    Image.new("RGB", (400, 300)).save(path)
+    with pytest.raises(MediaRejected) as refused:
+        _in_child(path, "square", 1080, max_pixels=100_000)
+    assert refused.value.rule == "max_pixels"
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(MediaRejected) as refused:
+        _in_child(path, "square", 1080)
+    assert refused.value.rule == "truncated"
 
 
 # -- QR ---------------------------------------------------------------------------------------

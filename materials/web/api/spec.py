@@ -305,7 +305,8 @@ PUBLIC_PATHS = {
                 },
                 "304": {"description": "not modified"},
                 "404": {
-                    "description": "no such live material, seller or layout",
+                    "description": "no such live material, seller or layout; or the stored"
+                    " photo cannot be drawn on a card (rule unusable_photo)",
                     "content": _NOT_FOUND,
                 },
                 "503": {
