@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from materials.catalogue import browse
+from materials.catalogue.ratings import Prior
 from materials.indexing.documents import load_docs
 from materials.models import Asset, ChangeLog, Material
 from materials.platform.deps import get_deps
@@ -94,7 +95,7 @@ def not_public(client, seller: dict, post_id: int) -> None:
     deps = get_deps(client.application)
     assert post_id not in [m.id for m in browse.live_feed(deps, q="清爽").items]
     with deps.db.read() as s:
-        docs, gone = load_docs(s, [post_id])  # what the indexer would index: nothing
+        docs, gone = load_docs(s, [post_id], Prior.of(deps.settings))  # the indexer's: nothing
     assert docs == [] and gone == {post_id}
 
 
