@@ -12,6 +12,7 @@ storage (media/endcard.py says how it is joined without re-encoding the video).
 from __future__ import annotations
 
 import io
+import logging
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import select
 
-from materials.catalogue.uploads import decode_limits
+from materials.catalogue.uploads import decode_limits, spool_dir
 from materials.errors import NotFound
 from materials.models import READY, Asset, Rendition
 from materials.platform.deps import Deps
@@ -28,6 +29,8 @@ from materials.sharing import cards, cardstore
 from materials.sharing.cardstore import Wanted
 from media import endcard, video
 from media.sandbox import Limits
+
+log = logging.getLogger(__name__)
 
 END_CARD_LAYOUT = "square"  # the card the end card shows: its QR is the seller's link
 
@@ -91,10 +94,20 @@ def stamp_limits(deps: Deps) -> Limits:
 def _render(deps: Deps, spec: VideoCardSpec) -> bytes:
     with Image.open(io.BytesIO(cards.card_bytes(deps, spec.card)), formats=["JPEG"]) as image:
         card = image.convert("RGB")
+    spool = spool_dir(deps.settings)  # what a killed process leaves here, the sweep removes
     with (
-        deps.storage.local_path(spec.video_key, suffix=".mp4") as src,
-        tempfile.TemporaryDirectory(prefix="sucai-stamp-") as tmp,
+        deps.storage.local_path(spec.video_key, suffix=".mp4", tmp_dir=spool) as src,
+        tempfile.TemporaryDirectory(prefix="stamp-", dir=spool) as tmp,
     ):
         out = Path(tmp) / "stamped.mp4"
-        endcard.stamp(src, card, out, limits=stamp_limits(deps))
+        try:
+            endcard.stamp(src, card, out, limits=stamp_limits(deps))
+        except endcard.EndCardMismatch as exc:
+            # Not our transcode's parameters: no request and no wait makes this video, so a
+            # 404 naming the rule (as a photo no card can be drawn from), logged for ops.
+            log.error("video %s cannot take an end card: %s", spec.video_key, exc)
+            raise NotFound(
+                f"material {spec.card.material_id}'s video cannot take an end card",
+                rule="unusable_video",
+            ) from None
         return out.read_bytes()

@@ -4,6 +4,7 @@ with ffprobe, decoded through, its last frame's QR read by ZXing-C++ and ZBar.""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 
 import pytest
@@ -12,7 +13,8 @@ from sqlalchemy import select
 from app import create_app
 from materials.models import Card
 from materials.platform.deps import get_deps
-from materials.sharing import cardstore
+from materials.sharing import cardstore, endcards
+from media import video
 from media.samples import jpeg_bytes, make_clip, product_image
 from tests.conftest import free_port
 from tests.helpers import make_user, post_upload
@@ -203,3 +205,27 @@ def test_parallel_first_requests_stamp_once(app, material, seller):
     assert [a.status_code for a in answers] == [200] * 6
     assert len({a.get_data() for a in answers}) == 1
     assert renders(app)["video"] == 1
+
+
+def test_a_video_no_end_card_can_join_is_a_404_naming_the_rule(
+    app, material, seller, tmp_path, caplog
+):
+    """A stored video that is not our transcode's (encoded with other parameters, as a restore
+    or a hand edit could leave) cannot take the end card by stream copy: no request and no wait
+    makes it, so a 404 naming the rule, logged for ops, and nothing stored."""
+    deps = get_deps(app)
+    key = endcards.video_key(deps, material["id"])
+    other = tmp_path / "other.mp4"
+    subprocess.run(
+        [video.ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi",
+         "-i", "testsrc2=size=720x1280:rate=30:duration=2",
+         "-c:v", "libx264", "-preset", "medium", "-crf", "30", "-pix_fmt", "yuv420p", str(other)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    deps.storage.put_file(key, other, "video/mp4")
+    url = video_url(material["id"], seller["referral_code"])
+    resp = get(app.test_client(), url, Accept="application/json")
+    assert resp.status_code == 404 and resp.get_json()["rule"] == "unusable_video"
+    assert "cannot take an end card" in caplog.text
+    with deps.db.read() as s:
+        assert not s.scalars(select(Card).where(Card.key.like("%.mp4"))).all()
