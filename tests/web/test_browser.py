@@ -6,8 +6,10 @@ Screenshots land in /tmp/shots (SUCAI_SHOTS overrides) for people to look at."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import threading
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -499,9 +501,18 @@ def storefront_page(live_server, sunscreen, seller_user):
         "加载中…</div>"
         f"<script src='{live_server}/embed.js'></script></body>"
     ).encode()
+    with serving_html(lambda: html) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving_html(body: Callable[[], bytes]) -> Iterator[str]:
+    """A tiny HTTP server on another port of 127.0.0.1 (another origin) answering every GET
+    with the page `body()` gives; yields its URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
+            html = body()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(html)))
@@ -515,9 +526,12 @@ def storefront_page(live_server, sunscreen, seller_user):
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{port}/"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
     thread.join(10)
 
 
@@ -556,28 +570,9 @@ class ConsumerPage:
 @pytest.fixture
 def consumer_page():
     page = ConsumerPage()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            body = page.html.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):  # quiet
-            pass
-
-    port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    page.url = f"http://127.0.0.1:{port}/"
-    yield page
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+    with serving_html(lambda: page.html.encode()) as url:
+        page.url = url
+        yield page
 
 
 def test_oembed_declares_the_height_the_widget_renders(
